@@ -1,0 +1,30 @@
+//! `manifest/missing-lockfile`: a service whose workspace has no `Cargo.lock` cannot be audited.
+
+use super::CheckCtx;
+use crate::diag::{Finding, Location, Sink, Span};
+use crate::registry;
+use crate::workspace::PackageKind;
+
+pub const MISSING_LOCKFILE: &str = "manifest/missing-lockfile";
+
+pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
+    let severity =
+        registry::rule(MISSING_LOCKFILE).map(|r| r.severity).unwrap_or(crate::diag::Severity::Medium);
+    for p in ctx.fleet.packages.iter().filter(|p| p.kind == PackageKind::Service && p.lockfile.is_none()) {
+        let lock_dir = if p.workspace == "." { String::new() } else { format!("{}/", p.workspace) };
+        sink.push(
+            Finding::new(
+                MISSING_LOCKFILE,
+                severity,
+                format!("service `{}` has no Cargo.lock: its dependency versions cannot be audited", p.name),
+                Location::new(p.manifest.clone(), Span::line(1)),
+            )
+            .with_key(p.name.clone())
+            .with_services(vec![p.name.clone()])
+            .with_help(format!(
+                "run `cargo generate-lockfile` in `{}` and commit {lock_dir}Cargo.lock",
+                p.workspace
+            )),
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The command line: clap's raw arguments, and their validation into the options the library
+//! runs with (ripgrep's low-level/high-level split).
+
+use crate::diag::Severity;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleetward",
+    version,
+    about = "Enforce one security policy across every service of a Rust monorepo",
+    long_about = "fleetward walks a monorepo, finds every Cargo workspace, service and shared \
+library, and checks all of them against one policy (fleetward.toml): RustSec advisories for \
+every lockfile, with the services each finding affects.\n\n\
+Exit status: 0 no finding at or above --fail-on, 1 at least one, 2 fleetward could not do its job.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every service of the fleet against the policy
+    Check(CheckArgs),
+    /// Audit every lockfile against the RustSec advisory database (`check --only advisories`)
+    Audit(CheckArgs),
+    /// List the fleet: every package, whether it is a service or a library, its workspace and lockfile
+    Services(ServicesArgs),
+    /// List the rules, or explain one
+    Rules(RulesArgs),
+    /// Write a commented starter fleetward.toml
+    Init(InitArgs),
+    /// Fetch or describe the RustSec advisory database
+    Db(DbArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Root of the monorepo to check
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Policy file (default: fleetward.toml found upward from PATH)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Advisory database directory (default: $FLEETWARD_ADVISORY_DB, the policy's `db`, then ~/.cargo/advisory-db)
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
+    /// Run only these checks
+    #[arg(long, value_delimiter = ',', value_name = "CHECK,..")]
+    pub only: Vec<String>,
+    /// Skip these checks
+    #[arg(long, value_delimiter = ',', value_name = "CHECK,..")]
+    pub skip: Vec<String>,
+    /// Exit 1 when a finding has at least this severity (default: the policy's fail_on, else medium)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Number of threads (default: number of CPUs)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Colour in human output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only the summary line (human format)
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print timings per phase to standard error
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Root of the monorepo
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Policy file (default: fleetward.toml found upward from PATH)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Explain this rule (e.g. advisories/vulnerability)
+    pub rule: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write fleetward.toml into
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Overwrite an existing fleetward.toml
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+    /// Advisory database directory (default: $FLEETWARD_ADVISORY_DB, then ~/.cargo/advisory-db)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Clone the advisory database, or update an existing clone, with git
+    Fetch {
+        /// Repository to clone from
+        #[arg(long, env = "FLEETWARD_ADVISORY_DB_URL", default_value = crate::db::DEFAULT_URL)]
+        url: String,
+    },
+    /// Print the database's commit, date and advisory count
+    Info,
+}

@@ -1,0 +1,182 @@
+//! One function per subcommand: validate options, run the pipeline, hand the result to
+//! `report`. Errors returned from here are "fleetward could not do its job" (exit 2).
+
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DbAction, Format};
+use crate::config::{self, Policy};
+use crate::db::{self, AdvisoryDb};
+use crate::pipeline::{self, Selection};
+use crate::registry::CHECKS;
+use crate::{ExitStatus, report};
+use anyhow::{Context, bail};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// The checks this version implements (the others of [`CHECKS`] are named in DESIGN.md and
+/// arrive in later versions).
+pub const IMPLEMENTED: &[&str] = &["advisories", "manifest"];
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Check(args) => check(args, false),
+        Command::Audit(args) => check(args, true),
+        Command::Services(args) => {
+            let root = canonical_root(&args.path)?;
+            let policy = load_policy(args.config.as_deref(), &root)?;
+            let fleet = crate::workspace::load(&root, &policy);
+            let mut out = std::io::stdout().lock();
+            report::services::render(&fleet, args.format, &mut out)?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Rules(args) => {
+            let mut out = std::io::stdout().lock();
+            report::rules::render(args.rule.as_deref(), args.format, &mut out)?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Init(args) => {
+            let dir = &args.path;
+            if !dir.is_dir() {
+                bail!("{} is not a directory", dir.display());
+            }
+            let path = dir.join(config::FILE_NAME);
+            if path.exists() && !args.force {
+                bail!("{} already exists (use --force to overwrite it)", path.display());
+            }
+            std::fs::write(&path, config::STARTER)
+                .with_context(|| format!("could not write {}", path.display()))?;
+            writeln!(std::io::stdout(), "wrote {}", path.display())?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Db(args) => {
+            let path = db::resolve_path(args.advisory_db.as_deref(), None)?;
+            let mut out = std::io::stdout().lock();
+            match args.action {
+                DbAction::Fetch { url } => db::fetch(&path, &url, &mut out)?,
+                DbAction::Info => db::info(&path, today(), &mut out)?,
+            }
+            Ok(ExitStatus::Clean)
+        }
+    }
+}
+
+fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
+    let root = canonical_root(&args.path)?;
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("-j must be at least 1");
+        }
+        // Fails only if a pool already exists (a second run in one process): keep that one.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    let selection =
+        if audit_only { Selection { checks: vec!["advisories"] } } else { select(&args.only, &args.skip)? };
+    let policy = load_policy(args.config.as_deref(), &root)?;
+    let db = if selection.enabled("advisories") {
+        let path = db::resolve_path(args.advisory_db.as_deref(), policy.advisories.db.as_deref())?;
+        Some(AdvisoryDb::open(&path)?)
+    } else {
+        None
+    };
+    let now = today();
+    let outcome = pipeline::run(&root, &policy, &selection, db.as_ref(), now);
+    let fail_on = args.fail_on.unwrap_or(policy.fail_on);
+
+    if args.verbose {
+        let mut err = std::io::stderr().lock();
+        for (phase, t) in &outcome.timings {
+            writeln!(err, "fleetward: {phase}: {:.1} ms", t.as_secs_f64() * 1000.0)?;
+        }
+    }
+
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let rep = report::Report {
+        fleet: &outcome.fleet,
+        findings: &outcome.findings,
+        db: outcome.db.as_ref(),
+        fail_on,
+        automation_id: "fleetward/all/".to_string(),
+        color: color && args.format == Format::Human,
+        quiet: args.quiet,
+    };
+    match &args.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            report::render(&rep, args.format, &mut buf)?;
+            std::fs::write(path, buf).with_context(|| format!("could not write {}", path.display()))?;
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            report::render(&rep, args.format, &mut out)?;
+            out.flush()?;
+        }
+    }
+    let failing = outcome.findings.iter().any(|f| f.is_failing(fail_on));
+    Ok(if failing { ExitStatus::Findings } else { ExitStatus::Clean })
+}
+
+/// `--only` and `--skip`, validated against the check names.
+fn select(only: &[String], skip: &[String]) -> anyhow::Result<Selection> {
+    for name in only.iter().chain(skip) {
+        if !CHECKS.contains(&name.as_str()) {
+            let hint = closest(name, CHECKS).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+            bail!("unknown check `{name}`{hint}; checks are: {}", CHECKS.join(", "));
+        }
+        if !IMPLEMENTED.contains(&name.as_str()) {
+            bail!(
+                "the `{name}` check is not available in this version; available: {}",
+                IMPLEMENTED.join(", ")
+            );
+        }
+    }
+    let checks = IMPLEMENTED
+        .iter()
+        .copied()
+        .filter(|c| only.is_empty() || only.iter().any(|o| o == c))
+        .filter(|c| !skip.iter().any(|s| s == c))
+        .collect();
+    Ok(Selection { checks })
+}
+
+/// The closest of `candidates` to `word`, if close enough to suggest.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn canonical_root(path: &Path) -> anyhow::Result<PathBuf> {
+    let root = std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !root.is_dir() {
+        bail!("{} is not a directory", path.display());
+    }
+    std::fs::read_dir(&root).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(root)
+}
+
+fn load_policy(explicit: Option<&Path>, root: &Path) -> anyhow::Result<Policy> {
+    let path = match explicit {
+        Some(p) => {
+            if !p.is_file() {
+                bail!("policy file {} does not exist", p.display());
+            }
+            Some(p.to_path_buf())
+        }
+        None => config::find_upward(root),
+    };
+    config::load(path.as_deref(), root).map_err(|e| anyhow::Error::new(*e))
+}
+
+/// Today, or `FLEETWARD_NOW` (YYYY-MM-DD) for reproducible reports and tests.
+pub fn today() -> jiff::civil::Date {
+    std::env::var("FLEETWARD_NOW")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| jiff::Zoned::now().date())
+}

@@ -1,0 +1,1 @@
+//! discover: one parallel walk of the tree (HELPER: to implement).

@@ -1,0 +1,68 @@
+//! discover -> load -> check (parallel) -> sort. The only module that knows about threads:
+//! checks run under one `rayon::scope`, each pushing into the shared [`Sink`]; the findings are
+//! sorted before any rendering, so output is identical at any thread count.
+
+use crate::checks::{self, CheckCtx};
+use crate::config::Policy;
+use crate::db::AdvisoryDb;
+use crate::diag::{Finding, Sink};
+use crate::workspace::{self, Fleet};
+use std::time::{Duration, Instant};
+
+/// What a check run produced.
+pub struct Outcome {
+    pub fleet: Fleet,
+    pub findings: Vec<Finding>,
+    pub db: Option<crate::db::DbSummary>,
+    /// (phase, time) for `-v`.
+    pub timings: Vec<(String, Duration)>,
+}
+
+/// The checks enabled for this run, in [`crate::registry::CHECKS`] order.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub checks: Vec<&'static str>,
+}
+
+impl Selection {
+    pub fn enabled(&self, check: &str) -> bool {
+        self.checks.contains(&check)
+    }
+}
+
+/// Run the whole pipeline on an already loaded policy. `db` is `Some` when the advisories check
+/// is enabled (opening it is the caller's job: a missing database is exit 2, not a finding).
+pub fn run(
+    root: &std::path::Path,
+    policy: &Policy,
+    selection: &Selection,
+    db: Option<&AdvisoryDb>,
+    now: jiff::civil::Date,
+) -> Outcome {
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    let fleet = workspace::load(root, policy);
+    timings.push(("discover+load".to_string(), t.elapsed()));
+
+    let sink = Sink::new();
+    sink.extend(fleet.problems.iter().cloned());
+    let ctx = CheckCtx { fleet: &fleet, policy, now };
+    let t = Instant::now();
+    rayon::scope(|s| {
+        if selection.enabled("advisories")
+            && let Some(db) = db
+        {
+            let (ctx, sink) = (&ctx, &sink);
+            s.spawn(move |_| checks::advisories::check(ctx, db, sink));
+        }
+        if selection.enabled("manifest") || selection.enabled("advisories") {
+            let (ctx, sink) = (&ctx, &sink);
+            s.spawn(move |_| checks::lockfiles::check(ctx, sink));
+        }
+    });
+    timings.push(("checks".to_string(), t.elapsed()));
+
+    let mut findings = sink.into_sorted();
+    checks::apply_severity_overrides(&mut findings, policy);
+    Outcome { db: db.map(|d| d.summary(now)), fleet, findings, timings }
+}

@@ -1,0 +1,4 @@
+//! Integration tests: one binary (ripgrep's layout). Each module drives the real `fleetward`
+//! binary against temporary repositories built with [`util::TempRepo`].
+
+mod util;

@@ -1,0 +1,1 @@
+//! The temp-repo builder and helpers to run the real binary.
