@@ -1,4 +1,5 @@
 //! Integration tests: one binary (ripgrep's layout). Each module drives the real `fleetward`
 //! binary against temporary repositories built with [`util::TempRepo`].
 
+mod cli;
 mod util;
