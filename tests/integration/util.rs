@@ -1,4 +1,5 @@
 //! The temp-repo builder and helpers to run the real binary (ripgrep's `Dir`).
+#![allow(dead_code)] // helpers are used by some test modules only
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -9,7 +10,6 @@ pub struct TempRepo {
     dir: tempfile::TempDir,
 }
 
-#[allow(dead_code)]
 impl TempRepo {
     pub fn new() -> TempRepo {
         TempRepo { dir: tempfile::Builder::new().prefix("fleetward-test").tempdir().expect("tempdir") }
@@ -73,7 +73,6 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
 /// The outcome of one run.
 pub struct Run(pub Output);
 
-#[allow(dead_code)]
 impl Run {
     pub fn code(&self) -> i32 {
         self.0.status.code().expect("exit code")
