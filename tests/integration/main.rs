@@ -1,5 +1,6 @@
 //! Integration tests: one binary (ripgrep's layout). Each module drives the real `fleetward`
 //! binary against temporary repositories built with [`util::TempRepo`].
 
+mod check;
 mod cli;
 mod util;
