@@ -2,4 +2,6 @@
 //! binary against temporary repositories built with [`util::TempRepo`].
 
 mod cli;
+mod discovery;
+mod services;
 mod util;
