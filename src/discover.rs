@@ -122,7 +122,9 @@ impl Filter {
             self.problem(skipped(&display_rel(&self.root, path), "the path is not valid UTF-8"));
             return false;
         };
-        if self.exclude.iter().any(|g| g.is_match(&rel)) {
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        // `dir/` in the policy names a directory, as in .gitignore
+        if self.exclude.iter().any(|g| g.is_match(&rel) || (is_dir && g.is_match(&format!("{rel}/")))) {
             return false;
         }
         if entry.path_is_symlink() {
@@ -142,7 +144,6 @@ impl Filter {
                 }
             }
         }
-        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
         !(is_dir && is_skipped_dir(path))
     }
 
@@ -389,7 +390,7 @@ mod tests {
         }
         write(root, ".gitignore", "gen/\n");
         let mut policy = Policy::default();
-        policy.fleet.exclude.push(crate::config::PolicyGlob::new("skipme").expect("glob"));
+        policy.fleet.exclude.push(crate::config::PolicyGlob::new("skipme/").expect("glob"));
         let d = walk(root, &policy);
         assert_eq!(d.manifests, ["Cargo.toml", "a/Cargo.toml", "b/Cargo.toml", "notbuild/target/Cargo.toml"]);
         assert_eq!(d.lockfiles, ["Cargo.lock"]);
