@@ -3,4 +3,6 @@
 
 mod check;
 mod cli;
+mod discovery;
+mod services;
 mod util;
