@@ -2,4 +2,5 @@
 //! binary against temporary repositories built with [`util::TempRepo`].
 
 mod cli;
+mod config;
 mod util;
