@@ -113,8 +113,10 @@ impl<'s> Ctx<'s> {
         Ctx { src, base_dir: base_dir.to_path_buf(), problems: Vec::new() }
     }
 
-    /// Every problem recorded, in the order found.
-    pub fn finish(self) -> Vec<ConfigProblem> {
+    /// Every problem recorded, in file order (problems at the same place keep the order they
+    /// were found in).
+    pub fn finish(mut self) -> Vec<ConfigProblem> {
+        self.problems.sort_by_key(|p| p.span.offset());
         self.problems
     }
 
@@ -289,7 +291,7 @@ impl<'s> Ctx<'s> {
     pub fn non_empty_string_value(&mut self, what: &str, value: &Value<'_>) -> Option<Spanned<String>> {
         let s = self.string_value(what, value)?;
         if s.get_ref().trim().is_empty() {
-            self.error(s.span(), format!("`{what}` is empty"), "empty string", None);
+            self.error(s.span(), format!("empty string for `{what}`"), "empty", None);
             return None;
         }
         Some(s)

@@ -228,7 +228,7 @@ fn globs() {
         problem("[fleet]\nservice_roots = [\"/services/*\"]\n"),
         "line 2: glob `/services/*` in `fleet.service_roots` is not a relative `/`-separated path [globs are matched against paths relative to the repository root, like `services/*`]"
     );
-    assert_eq!(problem("[fleet]\nexclude = [\"\"]\n"), "line 2: `fleet.exclude` is empty");
+    assert_eq!(problem("[fleet]\nexclude = [\"\"]\n"), "line 2: empty string for `fleet.exclude`");
 }
 
 // ----- advisories ------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ fn ignore_reason_is_required_and_not_empty() {
     );
     assert_eq!(
         problem("[[advisories.ignore]]\nid = \"RUSTSEC-2023-0071\"\nreason = \"  \"\n"),
-        "line 3: `advisories.ignore[1].reason` is empty"
+        "line 3: empty string for `advisories.ignore[1].reason`"
     );
 }
 
@@ -346,7 +346,7 @@ fn ignore_services() {
     );
     assert_eq!(
         problem(&format!("{base}services = [\"\"]\n")),
-        "line 4: `advisories.ignore[1].services` is empty"
+        "line 4: empty string for `advisories.ignore[1].services`"
     );
 }
 
@@ -417,7 +417,7 @@ expires = "tomorrow"
 "advisories/*" = "severe"
 "#;
     let lines: Vec<String> = problems(src).iter().map(|p| p.split(':').next().unwrap().to_string()).collect();
-    assert_eq!(lines, ["line 1", "line 3", "line 5", "line 6", "line 8", "line 7", "line 9", "line 11"]);
+    assert_eq!(lines, ["line 1", "line 3", "line 5", "line 6", "line 7", "line 8", "line 9", "line 11"]);
 }
 
 #[test]
