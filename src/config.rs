@@ -168,7 +168,7 @@ impl ConfigError {
         let reason = match err.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
             _ => lowercase_first(&err.to_string()),
         };
         ConfigError {

@@ -502,3 +502,80 @@ fn load_reports_unreadable_and_non_utf8_files() {
     assert_eq!(err.problems[0].message, "the policy file is not valid UTF-8");
     assert_eq!(err.problems[0].span.offset(), 22);
 }
+
+// ----- the context API, as a new section would use it ----------------------------------------
+
+/// A made-up section validated with the context, the way `[banned]` or `[[services]]` will be:
+/// nested sections, arrays of tables, free-form keys, and every getter reporting its problems.
+#[test]
+fn context_api_serves_a_new_section() {
+    use context::{Ctx, Table};
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Demo {
+        enabled: bool,
+        limit: i64,
+        names: Vec<String>,
+        per_service: Vec<(String, Severity)>,
+        levels: BTreeMap<String, Severity>,
+    }
+
+    fn demo(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Demo {
+        let mut out = Demo::default();
+        let Some(t) = ctx.section(root, "demo", &["enabled", "limit", "names", "service", "levels"]) else {
+            return out;
+        };
+        out.enabled = ctx.boolean(&t, "enabled").is_some_and(|b| *b.get_ref());
+        out.limit = ctx.integer(&t, "limit").map_or(0, |n| n.into_inner());
+        out.names =
+            ctx.strings(&t, "names").unwrap_or_default().into_iter().map(|s| s.into_inner()).collect();
+        for s in ctx.tables(&t, "service", &["name", "severity"]) {
+            let name = ctx.required(&s, "name", "name the service").and_then(|v| ctx.string_value("name", v));
+            let sev = ctx.severity(&s, "severity");
+            if let (Some(n), Some(sev)) = (name, sev) {
+                out.per_service.push((n.into_inner(), sev));
+            }
+        }
+        if let Some(levels) = ctx.map_section(&t, "levels") {
+            for (key, _, value) in levels.entries() {
+                if let Some(sev) = ctx.severity_value(&levels.path_of(key), value) {
+                    out.levels.insert(key.to_string(), sev);
+                }
+            }
+        }
+        out
+    }
+
+    fn run(src: &str) -> (Demo, Vec<String>) {
+        let doc = toml::de::DeTable::parse(src).unwrap();
+        let mut ctx = Ctx::new(src, Path::new("/repo"));
+        let root = ctx.root(&doc, &["demo"]);
+        let d = demo(&mut ctx, &root);
+        let problems = ctx.finish().into_iter().map(|p| p.message).collect();
+        (d, problems)
+    }
+
+    let (d, problems) = run(
+        "[demo]\nenabled = true\nlimit = 0x10\nnames = [\"a\"]\n[[demo.service]]\nname = \"billing\"\nseverity = \"high\"\n[demo.levels]\nx = \"low\"\n",
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(d.limit, 16);
+    assert!(d.enabled);
+    assert_eq!(d.per_service, [("billing".to_string(), Severity::High)]);
+    assert_eq!(d.levels["x"], Severity::Low);
+
+    let (_, problems) = run(
+        "[demo]\nenabled = \"yes\"\nlimt = 3\nlimit = 99999999999999999999\n[[demo.service]]\nseverity = \"hi\"\n[demo.levels]\nx = 1\n",
+    );
+    assert_eq!(
+        problems,
+        [
+            "invalid `demo.enabled`: expected a boolean, found a string",
+            "unknown key `limt` in `[demo]`",
+            "`demo.limit` is out of range",
+            "missing `name` in `demo.service[1]`",
+            "unknown severity `hi` for `demo.service[1].severity`",
+            "invalid `demo.levels.x`: expected a string, found an integer",
+        ]
+    );
+}
