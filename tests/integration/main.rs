@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod config;
 mod discovery;
 mod services;
 mod util;

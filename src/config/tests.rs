@@ -1,0 +1,581 @@
+//! Unit tests of the policy loader: one good and one bad case per validation rule, the starter
+//! file, and how problems are collected and located.
+
+use super::*;
+use std::path::Path;
+
+/// Every problem of `src` as `line N: message [help]`.
+fn problems(src: &str) -> Vec<String> {
+    match validate(src, Path::new("/repo")) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems
+            .iter()
+            .map(|p| {
+                let line = crate::diag::line_col(src, p.span.offset()).0;
+                match &p.help {
+                    Some(h) => format!("line {line}: {} [{h}]", p.message),
+                    None => format!("line {line}: {}", p.message),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The one problem of `src`.
+fn problem(src: &str) -> String {
+    let mut all = problems(src);
+    assert_eq!(all.len(), 1, "expected one problem, got {all:#?}");
+    all.remove(0)
+}
+
+fn ok(src: &str) -> Policy {
+    validate(src, Path::new("/repo")).unwrap_or_else(|p| panic!("expected no problems, got {p:#?}"))
+}
+
+/// Every key of the schema, set to a non-default value.
+const FULL: &str = r#"
+fail_on = "high"
+
+[fleet]
+service_roots = ["services/*", "apps/**"]
+exclude = ["experiments/**"]
+
+[advisories]
+db = "../advisory-db"
+max_db_age = "30d"
+informational = ["unsound"]
+
+[[advisories.ignore]]
+id = "RUSTSEC-2023-0071"
+reason = "we only verify signatures"
+expires = 2026-12-31
+services = ["billing", "libs/*"]
+
+[[advisories.ignore]]
+id = "GHSA-c2f4-cvqm-65w2"
+reason = "alias of a rustsec advisory"
+expires = "2027-01-15"
+
+[severity]
+"advisories/unmaintained" = "medium"
+"manifest/*" = "high"
+"#;
+
+// ----- the starter and the full schema -------------------------------------------------------
+
+#[test]
+fn empty_file_is_the_default_policy() {
+    let p = ok("");
+    assert_eq!(p.fail_on, Severity::Medium);
+    assert_eq!(p.advisories.max_db_age_days, 90);
+    assert_eq!(p.advisories.informational, INFORMATIONAL);
+    assert!(p.severity.is_empty() && p.advisories.ignore.is_empty() && p.fleet.exclude.is_empty());
+}
+
+#[test]
+fn starter_loads_with_zero_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::write(&path, STARTER).unwrap();
+    let p = load(Some(&path), dir.path()).unwrap_or_else(|e| panic!("{:#?}", e.problems));
+    assert_eq!(p.fail_on, Severity::Medium);
+    assert_eq!(p.advisories.max_db_age_days, 90);
+    assert_eq!(p.advisories.informational, INFORMATIONAL);
+    assert_eq!(p.rel_path.as_deref(), Some(FILE_NAME));
+}
+
+/// Uncomment every example line of the starter (`# key = value`, `# [[table]]`): the result
+/// must validate too, and set every key of the schema.
+#[test]
+fn starter_examples_uncommented_are_valid() {
+    let example = regex::Regex::new(r#"^# ((\[\[?[a-z.]+\]\]?)|("[a-z/*-]+"|[a-z_]+) = .+)$"#).unwrap();
+    let mut uncommented = 0;
+    let text: String = STARTER
+        .lines()
+        .map(|l| {
+            if example.is_match(l) {
+                uncommented += 1;
+                format!("{}\n", &l[2..])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert!(uncommented >= 10, "only {uncommented} example lines found in the starter");
+    let p = ok(&text);
+    assert_eq!(p.fleet.service_roots[0].pattern, "services/*");
+    assert_eq!(p.fleet.exclude[0].pattern, "experiments/**");
+    assert_eq!(p.advisories.db.as_deref(), Some(Path::new("/repo/advisory-db")));
+    assert_eq!(p.advisories.ignore.len(), 1);
+    assert_eq!(p.advisories.ignore[0].services, ["billing", "libs/*"]);
+    assert_eq!(p.severity.len(), 2);
+}
+
+/// Every key the starter mentions, in `FULL`, is read into the policy.
+#[test]
+fn full_policy_sets_every_field() {
+    let p = ok(FULL);
+    assert_eq!(p.fail_on, Severity::High);
+    let globs: Vec<_> = p.fleet.service_roots.iter().map(|g| g.pattern.as_str()).collect();
+    assert_eq!(globs, ["services/*", "apps/**"]);
+    assert!(p.fleet.service_roots[0].is_match("services/billing"));
+    assert!(!p.fleet.service_roots[0].is_match("services/billing/api"));
+    assert!(p.fleet.exclude[0].is_match("experiments/a/b"));
+    assert_eq!(p.advisories.db.as_deref(), Some(Path::new("/repo/../advisory-db")));
+    assert_eq!(p.advisories.max_db_age_days, 30);
+    assert_eq!(p.advisories.informational, ["unsound"]);
+    let [a, b] = &p.advisories.ignore[..] else { panic!("two ignores expected") };
+    assert_eq!((a.id.as_str(), a.line), ("RUSTSEC-2023-0071", 14));
+    assert_eq!(a.reason, "we only verify signatures");
+    assert_eq!(a.expires, Some(jiff::civil::date(2026, 12, 31)));
+    assert_eq!(a.services, ["billing", "libs/*"]);
+    assert_eq!((b.id.as_str(), b.line), ("GHSA-c2f4-cvqm-65w2", 20));
+    assert_eq!(b.expires, Some(jiff::civil::date(2027, 1, 15)));
+    assert!(b.services.is_empty());
+    assert_eq!(p.severity.get("advisories/unmaintained"), Some(&Severity::Medium));
+    assert_eq!(p.severity.get("manifest/*"), Some(&Severity::High));
+}
+
+// ----- unknown keys ----------------------------------------------------------------------------
+
+#[test]
+fn unknown_top_level_key_suggests_the_closest() {
+    assert_eq!(
+        problem("fial_on = \"high\"\n"),
+        "line 1: unknown key `fial_on` at the top level [did you mean `fail_on`?]"
+    );
+}
+
+#[test]
+fn unknown_key_without_close_match_lists_the_keys() {
+    assert_eq!(
+        problem("[fleet]\nzzz = 1\n"),
+        "line 2: unknown key `zzz` in `[fleet]` [known keys in `[fleet]`: `service_roots`, `exclude`]"
+    );
+}
+
+#[test]
+fn unknown_keys_in_nested_tables() {
+    assert_eq!(
+        problem("[advisories]\nmax_db_ag = 3\n"),
+        "line 2: unknown key `max_db_ag` in `[advisories]` [did you mean `max_db_age`?]"
+    );
+    assert_eq!(
+        problem("[[advisories.ignore]]\nid = \"RUSTSEC-2023-0071\"\nreasn = \"x\"\nreason = \"y\"\n"),
+        "line 3: unknown key `reasn` in `advisories.ignore[1]` [did you mean `reason`?]"
+    );
+    assert_eq!(
+        problem("[fleet]\nexclud = []\n"),
+        "line 2: unknown key `exclud` in `[fleet]` [did you mean `exclude`?]"
+    );
+}
+
+#[test]
+fn unknown_section_is_an_unknown_key() {
+    assert_eq!(
+        problem("[advisory]\ndb = \"x\"\n"),
+        "line 1: unknown key `advisory` at the top level [did you mean `advisories`?]"
+    );
+}
+
+// ----- types -------------------------------------------------------------------------------------
+
+#[test]
+fn wrong_types_name_expected_and_found() {
+    assert_eq!(problem("fail_on = 3\n"), "line 1: invalid `fail_on`: expected a string, found an integer");
+    assert_eq!(problem("fleet = \"x\"\n"), "line 1: invalid `fleet`: expected a table, found a string");
+    assert_eq!(
+        problem("[fleet]\nexclude = \"target\"\n"),
+        "line 2: invalid `fleet.exclude`: expected an array, found a string"
+    );
+    assert_eq!(
+        problem("[fleet]\nexclude = [\"a\",\n  true]\n"),
+        "line 3: invalid `fleet.exclude`: expected a string, found a boolean"
+    );
+    assert_eq!(
+        problem("[advisories]\nignore = { id = \"x\" }\n"),
+        "line 2: invalid `advisories.ignore`: expected an array, found a table"
+    );
+}
+
+// ----- severities ------------------------------------------------------------------------------
+
+#[test]
+fn severities() {
+    assert_eq!(ok("fail_on = \"critical\"").fail_on, Severity::Critical);
+    assert_eq!(ok("fail_on = \"info\"").fail_on, Severity::Info);
+    assert_eq!(
+        problem("fail_on = \"medum\"\n"),
+        "line 1: unknown severity `medum` for `fail_on` [did you mean `medium`?]"
+    );
+    assert_eq!(
+        problem("fail_on = \"severe\"\n"),
+        "line 1: unknown severity `severe` for `fail_on` [severities are: `info`, `low`, `medium`, `high`, `critical`]"
+    );
+}
+
+// ----- globs -------------------------------------------------------------------------------------
+
+#[test]
+fn globs() {
+    let p = ok("[fleet]\nexclude = [\"a/**\", \"b/*.rs\", \"{x,y}/z\"]\n");
+    assert_eq!(p.fleet.exclude.len(), 3);
+    assert!(
+        problem("[fleet]\nexclude = [\"services/[\"]\n")
+            .starts_with("line 2: invalid glob `services/[` in `fleet.exclude`: unclosed character class")
+    );
+    assert_eq!(
+        problem("[fleet]\nservice_roots = [\"/services/*\"]\n"),
+        "line 2: glob `/services/*` in `fleet.service_roots` is not a relative `/`-separated path [globs are matched against paths relative to the repository root, like `services/*`]"
+    );
+    assert_eq!(problem("[fleet]\nexclude = [\"\"]\n"), "line 2: empty string for `fleet.exclude`");
+}
+
+// ----- advisories ------------------------------------------------------------------------------
+
+#[test]
+fn db_is_relative_to_the_policy_directory() {
+    assert_eq!(ok("[advisories]\ndb = \"db\"").advisories.db.as_deref(), Some(Path::new("/repo/db")));
+    assert_eq!(ok("[advisories]\ndb = \"/abs/db\"").advisories.db.as_deref(), Some(Path::new("/abs/db")));
+    assert_eq!(
+        problem("[advisories]\ndb = 1\n"),
+        "line 2: invalid `advisories.db`: expected a string, found an integer"
+    );
+}
+
+#[test]
+fn max_db_age() {
+    assert_eq!(ok("[advisories]\nmax_db_age = 0").advisories.max_db_age_days, 0);
+    assert_eq!(ok("[advisories]\nmax_db_age = 365").advisories.max_db_age_days, 365);
+    assert_eq!(ok("[advisories]\nmax_db_age = \"90d\"").advisories.max_db_age_days, 90);
+    let help = "[write a number of days, like 90 or \"90d\" (0 disables the check)]";
+    assert_eq!(
+        problem("[advisories]\nmax_db_age = -1\n"),
+        format!("line 2: `advisories.max_db_age` is negative {help}")
+    );
+    assert_eq!(
+        problem("[advisories]\nmax_db_age = \"3 months\"\n"),
+        format!("line 2: invalid `advisories.max_db_age`: `3 months` is not a number of days {help}")
+    );
+    assert_eq!(
+        problem("[advisories]\nmax_db_age = 1.5\n"),
+        "line 2: invalid `advisories.max_db_age`: expected an integer or a string like \"90d\", found a float"
+    );
+}
+
+#[test]
+fn informational() {
+    assert!(ok("[advisories]\ninformational = []").advisories.informational.is_empty());
+    assert_eq!(
+        ok("[advisories]\ninformational = [\"notice\", \"notice\"]").advisories.informational,
+        ["notice"]
+    );
+    assert_eq!(
+        problem("[advisories]\ninformational = [\"unmaintaned\"]\n"),
+        "line 2: unknown value `unmaintaned` in `advisories.informational` [did you mean `unmaintained`?]"
+    );
+}
+
+#[test]
+fn ignore_ids() {
+    for id in ["RUSTSEC-2023-0071", "CVE-2023-49092", "CVE-2021-1234567", "GHSA-c2f4-cvqm-65w2"] {
+        let p = ok(&format!("[[advisories.ignore]]\nid = \"{id}\"\nreason = \"r\"\n"));
+        assert_eq!(p.advisories.ignore[0].id, id);
+    }
+    assert_eq!(
+        problem("[[advisories.ignore]]\nid = \"RUSTSEC-23-71\"\nreason = \"r\"\n"),
+        "line 2: `RUSTSEC-23-71` is not an advisory id [advisory ids look like RUSTSEC-2023-0071, CVE-2023-12345 or GHSA-xxxx-xxxx-xxxx]"
+    );
+    assert_eq!(
+        problem("[[advisories.ignore]]\nid = \"rustsec-2023-0071\"\nreason = \"r\"\n"),
+        "line 2: `rustsec-2023-0071` is not an advisory id [write it `RUSTSEC-2023-0071`]"
+    );
+    assert_eq!(
+        problem("[[advisories.ignore]]\nreason = \"r\"\n"),
+        "line 1: missing `id` in `advisories.ignore[1]` [name the advisory, like `id = \"RUSTSEC-2023-0071\"`]"
+    );
+}
+
+#[test]
+fn ignore_reason_is_required_and_not_empty() {
+    assert_eq!(
+        problem("[[advisories.ignore]]\nid = \"RUSTSEC-2023-0071\"\n"),
+        "line 1: missing `reason` in `advisories.ignore[1]` [say why this advisory is accepted, like `reason = \"not reachable: we never decrypt\"`]"
+    );
+    assert_eq!(
+        problem("[[advisories.ignore]]\nid = \"RUSTSEC-2023-0071\"\nreason = \"  \"\n"),
+        "line 3: empty string for `advisories.ignore[1].reason`"
+    );
+}
+
+#[test]
+fn ignore_dates() {
+    let base = "[[advisories.ignore]]\nid = \"RUSTSEC-2023-0071\"\nreason = \"r\"\n";
+    let expires = |v: &str| ok(&format!("{base}expires = {v}\n")).advisories.ignore[0].expires;
+    assert_eq!(expires("2026-12-31"), Some(jiff::civil::date(2026, 12, 31)));
+    assert_eq!(expires("\"2024-02-29\""), Some(jiff::civil::date(2024, 2, 29)));
+    let help = "[write a date like 2026-12-31 (a TOML date or a \"YYYY-MM-DD\" string)]";
+    for bad in
+        ["\"2026-02-30\"", "\"next year\"", "\"2026-1-5\"", "2026-12-31T10:00:00", "2026-12-31T10:00:00Z"]
+    {
+        assert_eq!(
+            problem(&format!("{base}expires = {bad}\n")),
+            format!("line 4: invalid date for `advisories.ignore[1].expires` {help}"),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        problem(&format!("{base}expires = 20261231\n")),
+        "line 4: invalid `advisories.ignore[1].expires`: expected a date, found an integer"
+    );
+}
+
+#[test]
+fn ignore_services() {
+    let base = "[[advisories.ignore]]\nid = \"RUSTSEC-2023-0071\"\nreason = \"r\"\n";
+    let p = ok(&format!("{base}services = [\"billing\", \"libs/*\", \"services/ledger\"]\n"));
+    let ig = &p.advisories.ignore[0];
+    assert!(ig.applies_to("billing", "services/billing"));
+    assert!(ig.applies_to("anything", "libs/crypto"));
+    assert!(ig.applies_to("ledger", "services/ledger"));
+    assert!(!ig.applies_to("auth", "services/auth"));
+    assert!(ok(base).advisories.ignore[0].applies_to("auth", "services/auth"));
+    assert_eq!(
+        problem(&format!("{base}services = [\"libs/[\"]\n")),
+        "line 4: invalid glob `libs/[` in `advisories.ignore[1].services`: unclosed character class; missing ']'"
+    );
+    assert_eq!(
+        problem(&format!("{base}services = [\"\"]\n")),
+        "line 4: empty string for `advisories.ignore[1].services`"
+    );
+}
+
+#[test]
+fn ignore_entries_are_numbered_and_inline_tables_work() {
+    let src = "[advisories]\nignore = [\n  { id = \"RUSTSEC-2023-0071\", reason = \"r\" },\n  { id = \"RUSTSEC-2020-0071\" },\n]\n";
+    assert_eq!(
+        problem(src),
+        "line 4: missing `reason` in `advisories.ignore[2]` [say why this advisory is accepted, like `reason = \"not reachable: we never decrypt\"`]"
+    );
+    let src = "[advisories]\nignore = [\n  { id = \"RUSTSEC-2023-0071\", reason = \"r\" },\n]\n";
+    assert_eq!(ok(src).advisories.ignore[0].line, 3);
+}
+
+// ----- [severity] ------------------------------------------------------------------------------
+
+#[test]
+fn severity_overrides_good() {
+    let p = ok(r#"[severity]
+"advisories/unmaintained" = "medium"
+"advisories/*" = "low"
+"fleetward/parse-error" = "info"
+"banned/insecure-hash-function" = "critical"
+"#);
+    assert_eq!(p.severity.len(), 4);
+    assert_eq!(p.severity["banned/insecure-hash-function"], Severity::Critical);
+}
+
+#[test]
+fn severity_overrides_bad() {
+    assert_eq!(
+        problem("[severity]\n\"advisory/*\" = \"low\"\n"),
+        "line 2: unknown check `advisory` in `[severity]` [did you mean `advisories`?]"
+    );
+    assert_eq!(
+        problem("[severity]\nadvisories = \"low\"\n"),
+        "line 2: `advisories` in `[severity]` is not a rule id [write `\"advisories/*\"` for every rule of the `advisories` check]"
+    );
+    assert_eq!(
+        problem("[severity]\n\"advisories/unmaintaned\" = \"low\"\n"),
+        "line 2: unknown rule `advisories/unmaintaned` in `[severity]` [did you mean `advisories/unmaintained`?]"
+    );
+    assert_eq!(
+        problem("[severity]\n\"manifest/Bad_Name\" = \"low\"\n"),
+        "line 2: `manifest/Bad_Name` in `[severity]` is not a rule id [rule names are kebab-case (`advisories/unmaintained`), or `*` for every rule of the check]"
+    );
+    assert_eq!(
+        problem("[severity]\n\"manifest/*\" = \"hgh\"\n"),
+        "line 2: unknown severity `hgh` for `severity.\"manifest/*\"` [did you mean `high`?]"
+    );
+    assert_eq!(problem("severity = 3\n"), "line 1: invalid `severity`: expected a table, found an integer");
+}
+
+// ----- collecting and locating -----------------------------------------------------------------
+
+#[test]
+fn every_problem_is_reported_in_file_order() {
+    let src = r#"fial_on = "high"
+[fleet]
+exclude = ["a/["]
+[advisories]
+max_db_age = "soon"
+informational = ["unsond"]
+[[advisories.ignore]]
+id = "RUSTSEC-2023-71"
+expires = "tomorrow"
+[severity]
+"advisories/*" = "severe"
+"#;
+    let lines: Vec<String> = problems(src).iter().map(|p| p.split(':').next().unwrap().to_string()).collect();
+    assert_eq!(lines, ["line 1", "line 3", "line 5", "line 6", "line 7", "line 8", "line 9", "line 11"]);
+}
+
+#[test]
+fn toml_syntax_error_is_one_problem_at_its_line() {
+    let p = problem("fail_on = \"high\"\n[fleet\nexclude = []\n");
+    assert!(p.starts_with("line 2: invalid TOML: "), "{p}");
+    let p = problem("fail_on = \"high\"\nfail_on = \"low\"\n");
+    assert!(p.starts_with("line 2: invalid TOML: duplicate key"), "{p}");
+}
+
+#[test]
+fn problem_messages_follow_the_style() {
+    let src = "fial_on = 1\nfail_on = \"x\"\n[fleet]\nexclude = [\"/a\", 3]\n[advisories]\nmax_db_age = -4\n[[advisories.ignore]]\nid = \"x\"\nreason = \"\"\nexpires = 1\n[severity]\nx = 1\n";
+    let all = match validate(src, Path::new("/repo")) {
+        Ok(_) => panic!("expected problems"),
+        Err(p) => p,
+    };
+    assert!(all.len() >= 9, "{all:#?}");
+    for p in &all {
+        let first = p.message.chars().next().unwrap();
+        assert!(!first.is_uppercase() && !p.message.ends_with('.'), "message style: {}", p.message);
+        assert!(!p.label.is_empty() && !p.label.ends_with('.'), "label style: {}", p.label);
+    }
+}
+
+// ----- load --------------------------------------------------------------------------------------
+
+#[test]
+fn load_without_a_file_is_the_default() {
+    let p = load(None, Path::new("/nonexistent")).unwrap();
+    assert!(p.path.is_none() && p.rel_path.is_none());
+    assert_eq!(p.fail_on, Severity::Medium);
+}
+
+#[test]
+fn load_sets_paths_and_resolves_db_next_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("ops")).unwrap();
+    let path = root.join("ops/policy.toml");
+    std::fs::write(&path, "fail_on = \"low\"\n[advisories]\ndb = \"db\"\n").unwrap();
+    let p = load(Some(&path), &root).unwrap();
+    assert_eq!(p.path.as_deref(), Some(path.as_path()));
+    assert_eq!(p.rel_path.as_deref(), Some("ops/policy.toml"));
+    assert_eq!(p.fail_on, Severity::Low);
+    let db = p.advisories.db.unwrap();
+    assert_eq!(db, std::fs::canonicalize(root.join("ops")).unwrap().join("db"));
+    // Outside the scanned root: no relative path.
+    let p = load(Some(&path), &root.join("ops/..").join("elsewhere")).unwrap();
+    assert!(p.rel_path.is_none());
+}
+
+#[test]
+fn load_error_counts_problems_and_keeps_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::write(&path, "fial_on = \"high\"\nfail_on = \"hgh\"\n").unwrap();
+    let err = load(Some(&path), dir.path()).unwrap_err();
+    assert_eq!(err.problems.len(), 2);
+    assert!(err.to_string().starts_with("invalid policy file "), "{err}");
+    assert!(err.to_string().ends_with("fleetward.toml: 2 problems"), "{err}");
+    std::fs::write(&path, "fail_on = 1\n").unwrap();
+    let err = load(Some(&path), dir.path()).unwrap_err();
+    assert!(err.to_string().ends_with(": 1 problem"), "{err}");
+}
+
+#[test]
+fn load_reports_unreadable_and_non_utf8_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let err = load(Some(&missing), dir.path()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot read policy file ")
+            && err.to_string().ends_with(": file not found")
+    );
+    assert!(err.problems.is_empty());
+
+    let path = dir.path().join(FILE_NAME);
+    std::fs::write(&path, b"fail_on = \"high\"\n# caf\xe9\n").unwrap();
+    let err = load(Some(&path), dir.path()).unwrap_err();
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].message, "the policy file is not valid UTF-8");
+    assert_eq!(err.problems[0].span.offset(), 22);
+}
+
+// ----- the context API, as a new section would use it ----------------------------------------
+
+/// A made-up section validated with the context, the way `[banned]` or `[[services]]` will be:
+/// nested sections, arrays of tables, free-form keys, and every getter reporting its problems.
+#[test]
+fn context_api_serves_a_new_section() {
+    use context::{Ctx, Table};
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Demo {
+        enabled: bool,
+        limit: i64,
+        names: Vec<String>,
+        per_service: Vec<(String, Severity)>,
+        levels: BTreeMap<String, Severity>,
+    }
+
+    fn demo(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Demo {
+        let mut out = Demo::default();
+        let Some(t) = ctx.section(root, "demo", &["enabled", "limit", "names", "service", "levels"]) else {
+            return out;
+        };
+        out.enabled = ctx.boolean(&t, "enabled").is_some_and(|b| *b.get_ref());
+        out.limit = ctx.integer(&t, "limit").map_or(0, |n| n.into_inner());
+        out.names =
+            ctx.strings(&t, "names").unwrap_or_default().into_iter().map(|s| s.into_inner()).collect();
+        for s in ctx.tables(&t, "service", &["name", "severity"]) {
+            let name = ctx.required(&s, "name", "name the service").and_then(|v| ctx.string_value("name", v));
+            let sev = ctx.severity(&s, "severity");
+            if let (Some(n), Some(sev)) = (name, sev) {
+                out.per_service.push((n.into_inner(), sev));
+            }
+        }
+        if let Some(levels) = ctx.map_section(&t, "levels") {
+            for (key, _, value) in levels.entries() {
+                if let Some(sev) = ctx.severity_value(&levels.path_of(key), value) {
+                    out.levels.insert(key.to_string(), sev);
+                }
+            }
+        }
+        out
+    }
+
+    fn run(src: &str) -> (Demo, Vec<String>) {
+        let doc = toml::de::DeTable::parse(src).unwrap();
+        let mut ctx = Ctx::new(src, Path::new("/repo"));
+        let root = ctx.root(&doc, &["demo"]);
+        let d = demo(&mut ctx, &root);
+        let problems = ctx.finish().into_iter().map(|p| p.message).collect();
+        (d, problems)
+    }
+
+    let (d, problems) = run(
+        "[demo]\nenabled = true\nlimit = 0x10\nnames = [\"a\"]\n[[demo.service]]\nname = \"billing\"\nseverity = \"high\"\n[demo.levels]\nx = \"low\"\n",
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(d.limit, 16);
+    assert!(d.enabled);
+    assert_eq!(d.per_service, [("billing".to_string(), Severity::High)]);
+    assert_eq!(d.levels["x"], Severity::Low);
+
+    let (_, problems) = run(
+        "[demo]\nenabled = \"yes\"\nlimt = 3\nlimit = 99999999999999999999\n[[demo.service]]\nseverity = \"hi\"\n[demo.levels]\nx = 1\n",
+    );
+    assert_eq!(
+        problems,
+        [
+            "invalid `demo.enabled`: expected a boolean, found a string",
+            "unknown key `limt` in `[demo]`",
+            "`demo.limit` is out of range",
+            "missing `name` in `demo.service[1]`",
+            "unknown severity `hi` for `demo.service[1].severity`",
+            "invalid `demo.levels.x`: expected a string, found an integer",
+        ]
+    );
+}
