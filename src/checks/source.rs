@@ -291,11 +291,17 @@ fn scan_inner(
         Ok(f) => f,
         Err(e) => {
             let start = e.span().start();
+            let what = e.to_string();
+            let what = if what == "cannot parse string into token stream" {
+                "unbalanced delimiter or invalid token".to_string()
+            } else {
+                what
+            };
             return vec![diag::parse_error(
                 rel,
                 start.line.max(1) as u32,
                 start.column as u32 + 1,
-                format!("rust syntax error: {e}"),
+                format!("rust syntax error: {what}"),
             )];
         }
     };
