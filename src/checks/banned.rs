@@ -11,6 +11,7 @@
 //! and struct literals, and trait impls. What is not: the type of a method's receiver (a method
 //! is matched by name), code produced by macro expansion, and values flowing between functions.
 
+pub mod cfg;
 pub mod matcher;
 mod visitor;
 
