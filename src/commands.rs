@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The checks this version implements (the others of [`CHECKS`] are named in DESIGN.md and
 /// arrive in later versions).
-pub const IMPLEMENTED: &[&str] = &["advisories", "manifest"];
+pub const IMPLEMENTED: &[&str] = &["advisories", "banned", "unsafe", "secrets", "manifest"];
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {

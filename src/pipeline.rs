@@ -59,6 +59,14 @@ pub fn run(
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::lockfiles::check(ctx, sink));
         }
+        let source = checks::source::Enabled::from_checks(|c| selection.enabled(c));
+        if source.any() {
+            let (ctx, sink) = (&ctx, &sink);
+            // HELPER(lead): build the config from the policy once config.rs parses `[source]`/`[unsafe]`.
+            s.spawn(move |_| {
+                checks::source::check(ctx, source, &checks::source::cfg::SourceConfig::default(), sink)
+            });
+        }
     });
     timings.push(("checks".to_string(), t.elapsed()));
 

@@ -6,7 +6,17 @@ use serde::Deserialize;
 use std::sync::OnceLock;
 
 /// The built-in packs, in registration order. A test fails if a file under `rules/` is missing here.
-pub const PACKS: &[(&str, &str)] = &[("core.toml", include_str!("../rules/core.toml"))];
+pub const PACKS: &[(&str, &str)] = &[
+    ("core.toml", include_str!("../rules/core.toml")),
+    ("banned/memory.toml", include_str!("../rules/banned/memory.toml")),
+    ("banned/process.toml", include_str!("../rules/banned/process.toml")),
+    ("banned/tls.toml", include_str!("../rules/banned/tls.toml")),
+    ("banned/jwt.toml", include_str!("../rules/banned/jwt.toml")),
+    ("banned/sql.toml", include_str!("../rules/banned/sql.toml")),
+    ("unsafe.toml", include_str!("../rules/unsafe.toml")),
+    ("secrets.toml", include_str!("../rules/secrets.toml")),
+    ("suppressions.toml", include_str!("../rules/suppressions.toml")),
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +34,10 @@ pub struct Rule {
     pub references: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What a source rule matches (`[[rule.match]]`, `banned` rules only); see
+    /// [`crate::checks::banned::matcher::Matcher`].
+    #[serde(default, rename = "match")]
+    pub matchers: Vec<crate::checks::banned::matcher::Matcher>,
 }
 
 impl Rule {

@@ -2,7 +2,11 @@
 //! never fails: whatever it cannot analyse becomes a finding.
 
 pub mod advisories;
+pub mod banned;
 pub mod lockfiles;
+pub mod secrets;
+pub mod source;
+pub mod unsafe_code;
 
 use crate::config::Policy;
 use crate::diag::Finding;

@@ -6,4 +6,5 @@ mod cli;
 mod config;
 mod discovery;
 mod services;
+mod source;
 mod util;

@@ -1,0 +1,150 @@
+//! The matcher spec of a `banned` rule (`[[rule.match]]` in a pack), and the compiled index
+//! the visitor looks names up in.
+//!
+//! A matcher names *what* to look for: `paths` (a function, associated function, constant or
+//! enum variant, written fully qualified as a user would import it), `methods` (a method call by
+//! name, whatever the receiver), `macros`, `types`, `fields` (an assignment to a field, or a
+//! field in a struct literal) or `impls` (an impl of a trait, by the trait's last path segment).
+//! Optional `args` conditions look at literal arguments (or the assigned value for `fields`),
+//! and `when` names one of a few built-in conditions that need more context than one call.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Matcher {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub macros: Vec<String>,
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub impls: Vec<String>,
+    /// Conditions on the arguments; all must hold.
+    #[serde(default)]
+    pub args: Vec<ArgCond>,
+    #[serde(default)]
+    pub when: Option<When>,
+    /// Overrides the finding message (lowercase, no trailing period); `{name}` is replaced by
+    /// what was matched.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A condition on argument `index` (0-based; for `fields`, 0 is the assigned value).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ArgCond {
+    #[serde(default)]
+    pub index: usize,
+    /// `true`, `false`, `literal` (a string or byte-string literal, possibly through
+    /// `.as_bytes()`/`&`), `format` (built with `format!`, directly or through a local variable).
+    #[serde(default)]
+    pub is: Option<ArgIs>,
+    /// The argument is a string literal equal to one of these.
+    #[serde(default)]
+    pub one_of: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArgIs {
+    True,
+    False,
+    Literal,
+    Format,
+}
+
+/// Built-in conditions that need more than the call itself.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum When {
+    /// The matched `Command::new` runs a shell and the same function passes it `-c` (or `/C`)
+    /// and only literal arguments.
+    ShellWithLiteralScript,
+    /// As above, but some argument in the function is not a literal (`format!`, a variable).
+    ShellWithBuiltScript,
+    /// The call's type (turbofish, or the annotated `let`) is a reference, `Box`, `NonNull` or
+    /// function pointer: a value that must never be all zeroes.
+    TypeIsNonNullable,
+    /// An impl's `verify_*` function returns `Ok(..::assertion())` with no condition on the way.
+    VerifierAcceptsAll,
+}
+
+/// Which kind of syntax a lookup is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Path,
+    Method,
+    Macro,
+    Type,
+    Field,
+    Impl,
+}
+
+/// One (rule, matcher) pair the index points to.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub rule: &'static crate::registry::Rule,
+    pub matcher: &'static Matcher,
+}
+
+/// Every banned matcher of the registry, by kind and name.
+#[derive(Debug, Default)]
+pub struct Index {
+    map: HashMap<(Kind, String), Vec<Entry>>,
+}
+
+impl Index {
+    pub fn from_rules(rules: &'static [crate::registry::Rule]) -> Index {
+        let mut index = Index::default();
+        for rule in rules.iter().filter(|r| r.check() == "banned") {
+            for m in &rule.matchers {
+                let lists: [(Kind, &Vec<String>); 6] = [
+                    (Kind::Path, &m.paths),
+                    (Kind::Method, &m.methods),
+                    (Kind::Macro, &m.macros),
+                    (Kind::Type, &m.types),
+                    (Kind::Field, &m.fields),
+                    (Kind::Impl, &m.impls),
+                ];
+                for (kind, names) in lists {
+                    for n in names {
+                        let key = match kind {
+                            Kind::Path | Kind::Type | Kind::Macro => {
+                                super::super::source::resolve::canonical_std(n)
+                            }
+                            _ => n.clone(),
+                        };
+                        index.map.entry((kind, key)).or_default().push(Entry { rule, matcher: m });
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    /// The built-in index (every registered `banned` rule).
+    pub fn builtin() -> &'static Index {
+        static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+        INDEX.get_or_init(|| Index::from_rules(crate::registry::rules()))
+    }
+
+    pub fn get(&self, kind: Kind, name: &str) -> &[Entry] {
+        self.map.get(&(kind, name.to_string())).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn has_kind(&self, kind: Kind) -> bool {
+        self.map.keys().any(|(k, _)| *k == kind)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}

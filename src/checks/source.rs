@@ -1,0 +1,619 @@
+//! The source engine shared by the `banned`, `unsafe` and `secrets` checks: every `.rs` file of
+//! the fleet is read once, parsed once with `syn`, visited by each enabled source check, and
+//! dropped before the next file, so memory does not grow with the repository.
+//!
+//! Files run in parallel (rayon) on a dedicated pool whose threads have a large stack
+//! ([`cfg::SourceConfig::stack_size`]): syn's parser and visitors recurse, and deeply nested
+//! generated code must not overflow. A cheap bracket-depth pre-check skips pathological files
+//! with a finding instead. Bad input never stops the run: a file that is too large, not UTF-8,
+//! or rejected by syn becomes one finding (`fleetward/skipped-path` or `fleetward/parse-error`)
+//! located at the problem.
+//!
+//! Before the checks see a tree, `#[cfg(test)]` items and `#[test]` functions are removed, and
+//! files under `tests/`, `benches/`, `examples/` of a package are not scanned (both
+//! configurable). After the checks, inline `// fleetward:allow(..)` directives are applied
+//! ([`suppress`]).
+
+pub mod cfg;
+pub mod resolve;
+pub mod suppress;
+
+use super::CheckCtx;
+use crate::diag::{self, Finding, Location, Severity, Sink, Span};
+use crate::registry;
+use crate::workspace::{Fleet, Package};
+use cfg::{SourceConfig, UnsafeMode};
+use rayon::prelude::*;
+use resolve::CrateIndex;
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+
+/// Which source checks run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enabled {
+    pub banned: bool,
+    pub unsafe_code: bool,
+    pub secrets: bool,
+}
+
+impl Enabled {
+    pub const ALL: Enabled = Enabled { banned: true, unsafe_code: true, secrets: true };
+
+    pub fn from_checks(enabled: impl Fn(&str) -> bool) -> Enabled {
+        Enabled { banned: enabled("banned"), unsafe_code: enabled("unsafe"), secrets: enabled("secrets") }
+    }
+
+    pub fn any(self) -> bool {
+        self.banned || self.unsafe_code || self.secrets
+    }
+
+    pub fn check(self, name: &str) -> bool {
+        match name {
+            "banned" => self.banned,
+            "unsafe" => self.unsafe_code,
+            "secrets" => self.secrets,
+            _ => false,
+        }
+    }
+}
+
+/// What the engine knows about the file being scanned, handed to every source check.
+pub struct FileCtx<'a> {
+    /// Path relative to the scanned root.
+    pub rel: &'a str,
+    pub text: &'a str,
+    /// Module path of the file in its crate.
+    pub module: Vec<String>,
+    pub index: &'a CrateIndex,
+    pub unsafe_mode: UnsafeMode,
+    /// 1-based inclusive line ranges of test code removed from the tree.
+    pub skipped_lines: Vec<(u32, u32)>,
+}
+
+impl FileCtx<'_> {
+    pub fn location(&self, span: proc_macro2::Span) -> Location {
+        let (s, e) = (span.start(), span.end());
+        let line = s.line.max(1) as u32;
+        let column = s.column as u32 + 1;
+        let (end_line, mut end_column) = (e.line.max(1) as u32, e.column as u32 + 1);
+        if end_line == line && end_column <= column {
+            end_column = column + 1;
+        }
+        Location::new(self.rel, Span { line, column, end_line: end_line.max(line), end_column })
+    }
+
+    pub fn line_is_skipped(&self, line: u32) -> bool {
+        self.skipped_lines.iter().any(|&(a, b)| a <= line && line <= b)
+    }
+}
+
+/// Where one file sits in the fleet.
+pub struct FileEnv<'a> {
+    pub package: Option<&'a Package>,
+    pub index: &'a CrateIndex,
+}
+
+/// Run the enabled source checks over every Rust file of the fleet.
+pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Sink) {
+    if !enabled.any() {
+        return;
+    }
+    let fleet = ctx.fleet;
+    let jobs: Vec<(&str, Option<usize>)> = fleet
+        .rust_files
+        .iter()
+        .map(|rel| (rel.as_str(), owner(fleet, rel)))
+        .filter(|(rel, pkg)| wanted(fleet, rel, *pkg, cfg))
+        .collect();
+    let run = || {
+        let indexes: Vec<CrateIndex> = if enabled.banned {
+            build_indexes(fleet, &jobs)
+        } else {
+            fleet.packages.iter().map(|p| CrateIndex::new(&p.name)).collect()
+        };
+        let empty = CrateIndex::default();
+        jobs.par_iter().for_each(|&(rel, pkg)| {
+            let env = FileEnv {
+                package: pkg.map(|i| &fleet.packages[i]),
+                index: pkg.and_then(|i| indexes.get(i)).unwrap_or(&empty),
+            };
+            let findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
+            proc_macro2::extra::invalidate_current_thread_spans();
+            sink.extend(findings);
+        });
+    };
+    let threads = rayon::current_num_threads();
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(cfg.stack_size)
+        .thread_name(|i| format!("fleetward-source-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
+}
+
+/// The package owning `rel`: the one with the longest directory prefix.
+pub fn owner(fleet: &Fleet, rel: &str) -> Option<usize> {
+    fleet
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.dir == "." || p.dir.is_empty() || rel.starts_with(&format!("{}/", p.dir)))
+        .max_by_key(|(_, p)| if p.dir == "." { 0 } else { p.dir.len() })
+        .map(|(i, _)| i)
+}
+
+/// `rel` relative to its package directory.
+fn rel_in_package<'r>(rel: &'r str, pkg: Option<&Package>) -> &'r str {
+    match pkg {
+        Some(p) if p.dir != "." && !p.dir.is_empty() => {
+            rel.strip_prefix(&format!("{}/", p.dir)).unwrap_or(rel)
+        }
+        _ => rel,
+    }
+}
+
+fn wanted(fleet: &Fleet, rel: &str, pkg: Option<usize>, cfg: &SourceConfig) -> bool {
+    if pkg.is_none() && !fleet.packages.is_empty() && !cfg.scan_orphan_files {
+        return false;
+    }
+    let inner = rel_in_package(rel, pkg.map(|i| &fleet.packages[i]));
+    match inner.split_once('/') {
+        Some((first, _)) => !cfg.skip_dirs.iter().any(|d| d == first),
+        None => true,
+    }
+}
+
+/// The pre-pass of [`resolve`]: one re-export map per package, built from the text of its files.
+fn build_indexes(fleet: &Fleet, jobs: &[(&str, Option<usize>)]) -> Vec<CrateIndex> {
+    fleet
+        .packages
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut index = CrateIndex::new(&p.name);
+            let files: Vec<&str> = jobs.iter().filter(|(_, o)| *o == Some(i)).map(|(r, _)| *r).collect();
+            let modules: Vec<Vec<String>> =
+                files.iter().map(|r| resolve::module_path(rel_in_package(r, Some(p)))).collect();
+            for m in &modules {
+                index.add_module(m);
+            }
+            for (rel, module) in files.iter().zip(&modules) {
+                let path = fleet.root.join(rel);
+                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 8 * 1024 * 1024);
+                if let (true, Ok(text)) = (small, std::fs::read_to_string(&path)) {
+                    index.add_file(module, &text);
+                }
+            }
+            proc_macro2::extra::invalidate_current_thread_spans();
+            index
+        })
+        .collect()
+}
+
+/// Read one file (size-capped) and scan it.
+fn scan_path(
+    root: &std::path::Path,
+    rel: &str,
+    env: &FileEnv<'_>,
+    enabled: Enabled,
+    cfg: &SourceConfig,
+) -> Vec<Finding> {
+    let path = root.join(rel);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.len() > cfg.max_file_bytes => {
+            return vec![
+                skipped(
+                    rel,
+                    Span::line(1),
+                    format!(
+                        "source file not scanned: {:.1} MiB is over the {} MiB limit for source checks",
+                        m.len() as f64 / (1024.0 * 1024.0),
+                        cfg.max_file_bytes / (1024 * 1024)
+                    ),
+                )
+                .with_services(services(env.package)),
+            ];
+        }
+        _ => {}
+    }
+    match std::fs::read(&path) {
+        Ok(bytes) => scan_source(rel, &bytes, env, enabled, cfg),
+        Err(e) => vec![
+            diag::parse_error(rel, 1, 1, format!("could not read source file: {e}"))
+                .with_services(services(env.package)),
+        ],
+    }
+}
+
+fn services(p: Option<&Package>) -> Vec<String> {
+    p.map(|p| vec![p.name.clone()]).unwrap_or_default()
+}
+
+fn skipped(rel: &str, span: Span, message: String) -> Finding {
+    let id = "fleetward/skipped-path";
+    let sev = registry::rule(id).map_or(Severity::Info, |r| r.severity);
+    Finding::new(id, sev, message, Location::new(rel, span)).with_key("source-skipped")
+}
+
+/// Scan one file's bytes with the enabled checks: the unit everything else is built on.
+pub fn scan_source(
+    rel: &str,
+    bytes: &[u8],
+    env: &FileEnv<'_>,
+    enabled: Enabled,
+    cfg: &SourceConfig,
+) -> Vec<Finding> {
+    let mut findings = scan_inner(rel, bytes, env, enabled, cfg);
+    let svc = services(env.package);
+    for f in &mut findings {
+        f.services = svc.clone();
+    }
+    findings
+}
+
+fn scan_inner(
+    rel: &str,
+    bytes: &[u8],
+    env: &FileEnv<'_>,
+    enabled: Enabled,
+    cfg: &SourceConfig,
+) -> Vec<Finding> {
+    if bytes.len() as u64 > cfg.max_file_bytes {
+        return vec![skipped(
+            rel,
+            Span::line(1),
+            format!(
+                "source file not scanned: over the {} MiB limit for source checks",
+                cfg.max_file_bytes >> 20
+            ),
+        )];
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+            let (line, col) = diag::line_col(&valid, valid.len());
+            return vec![diag::parse_error(rel, line, col, "source file is not valid UTF-8")];
+        }
+    };
+    if let Some((depth, offset)) = too_deep(text, cfg.max_nesting) {
+        let (line, col) = diag::line_col(text, offset);
+        return vec![skipped(
+            rel,
+            Span::at(line, col),
+            format!("source file not scanned: brackets nest deeper than {depth} levels"),
+        )];
+    }
+    let mut file = match syn::parse_file(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let start = e.span().start();
+            let what = e.to_string();
+            let what = if what == "cannot parse string into token stream" {
+                "unbalanced delimiter or invalid token".to_string()
+            } else {
+                what
+            };
+            return vec![diag::parse_error(
+                rel,
+                start.line.max(1) as u32,
+                start.column as u32 + 1,
+                format!("rust syntax error: {what}"),
+            )];
+        }
+    };
+    let mut strip = StripTests { ranges: Vec::new() };
+    if cfg.skip_test_code {
+        strip.visit_file_mut(&mut file);
+    }
+    let module = resolve::module_path(rel_in_package(rel, env.package));
+    let fctx = FileCtx {
+        rel,
+        text,
+        module,
+        index: env.index,
+        unsafe_mode: cfg.unsafe_policy.mode_for(env.package),
+        skipped_lines: strip.ranges,
+    };
+    let mut findings = Vec::new();
+    if enabled.banned {
+        super::banned::visit_file(&fctx, &file, &mut findings);
+    }
+    if enabled.unsafe_code {
+        super::unsafe_code::visit_file(&fctx, &file, &mut findings);
+    }
+    drop(file);
+    if enabled.secrets {
+        super::secrets::scan_text(&fctx, &mut findings);
+    }
+    let directives = suppress::parse(text);
+    suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
+    findings
+}
+
+/// The first place where brackets nest deeper than `max`, ignoring strings and comments
+/// (roughly: enough to refuse pathological generated code before syn recurses into it).
+fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some((max, i));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Removes `#[cfg(test)]` items and `#[test]` functions, remembering their lines.
+struct StripTests {
+    ranges: Vec<(u32, u32)>,
+}
+
+fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let path = a.path();
+        if path.is_ident("cfg") {
+            let Ok(list) = a.meta.require_list() else { return false };
+            let tokens = list.tokens.to_string();
+            let has_test = tokens.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == "test");
+            has_test && !tokens.contains("not")
+        } else {
+            path.segments.last().is_some_and(|s| s.ident == "test")
+        }
+    })
+}
+
+impl StripTests {
+    fn keep(&mut self, attrs: &[syn::Attribute], span: proc_macro2::Span) -> bool {
+        if is_test_attr(attrs) {
+            self.ranges.push((span.start().line as u32, span.end().line as u32));
+            false
+        } else {
+            true
+        }
+    }
+}
+
+fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+    match item {
+        syn::Item::Const(i) => &i.attrs,
+        syn::Item::Enum(i) => &i.attrs,
+        syn::Item::ExternCrate(i) => &i.attrs,
+        syn::Item::Fn(i) => &i.attrs,
+        syn::Item::ForeignMod(i) => &i.attrs,
+        syn::Item::Impl(i) => &i.attrs,
+        syn::Item::Macro(i) => &i.attrs,
+        syn::Item::Mod(i) => &i.attrs,
+        syn::Item::Static(i) => &i.attrs,
+        syn::Item::Struct(i) => &i.attrs,
+        syn::Item::Trait(i) => &i.attrs,
+        syn::Item::TraitAlias(i) => &i.attrs,
+        syn::Item::Type(i) => &i.attrs,
+        syn::Item::Union(i) => &i.attrs,
+        syn::Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+impl VisitMut for StripTests {
+    fn visit_file_mut(&mut self, f: &mut syn::File) {
+        f.items.retain(|i| self.keep(item_attrs(i), i.span()));
+        syn::visit_mut::visit_file_mut(self, f);
+    }
+
+    fn visit_item_mod_mut(&mut self, m: &mut syn::ItemMod) {
+        if let Some((_, items)) = &mut m.content {
+            items.retain(|i| self.keep(item_attrs(i), i.span()));
+        }
+        syn::visit_mut::visit_item_mod_mut(self, m);
+    }
+
+    fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
+        i.items.retain(|it| match it {
+            syn::ImplItem::Fn(f) => self.keep(&f.attrs, it.span()),
+            syn::ImplItem::Const(c) => self.keep(&c.attrs, it.span()),
+            _ => true,
+        });
+        syn::visit_mut::visit_item_impl_mut(self, i);
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        b.stmts.retain(|s| match s {
+            syn::Stmt::Item(i) => self.keep(item_attrs(i), i.span()),
+            _ => true,
+        });
+        syn::visit_mut::visit_block_mut(self, b);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for the source checks' fixture tests.
+    use super::*;
+
+    /// Scan `text` as `src/<name>` of a package `svc` and render `rule:line:col message` lines
+    /// (suppressed findings marked).
+    pub fn render(
+        name: &str,
+        text: &str,
+        enabled: Enabled,
+        cfg: &SourceConfig,
+        index: &CrateIndex,
+    ) -> String {
+        let pkg = Package {
+            name: "svc".into(),
+            version: None,
+            kind: crate::workspace::PackageKind::Service,
+            manifest: "svc/Cargo.toml".into(),
+            dir: "svc".into(),
+            workspace: "svc".into(),
+            lockfile: None,
+            dependencies: Vec::new(),
+            bins: Vec::new(),
+        };
+        let env = FileEnv { package: Some(&pkg), index };
+        let rel = format!("svc/src/{name}");
+        let mut f = scan_source(&rel, text.as_bytes(), &env, enabled, cfg);
+        crate::diag::sort_findings(&mut f);
+        f.iter()
+            .map(|f| {
+                let s = match &f.suppression {
+                    Some(s) => format!(" [suppressed: {}]", s.justification),
+                    None => String::new(),
+                };
+                format!("{}:{}:{} {}{s}", f.rule, f.location.span.line, f.location.span.column, f.message)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn fixture(rel: &str) -> String {
+        let p = format!("{}/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {p}: {e}"))
+    }
+
+    /// Run `f` on a thread with the engine's stack size (tests run on small default stacks).
+    pub fn big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(SourceConfig::default().stack_size)
+            .spawn(f)
+            .expect("spawn")
+            .join()
+            .expect("join")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn parse_error_has_line_and_column() {
+        let out = render(
+            "bad.rs",
+            "fn main() {\n    let x = ;\n}\n",
+            Enabled::ALL,
+            &SourceConfig::default(),
+            &CrateIndex::default(),
+        );
+        assert!(out.starts_with("fleetward/parse-error:2:13 rust syntax error"), "{out}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_one_finding() {
+        let env_index = CrateIndex::default();
+        let env = FileEnv { package: None, index: &env_index };
+        let f =
+            scan_source("a.rs", b"fn main() {}\n// \xff\xfe\n", &env, Enabled::ALL, &SourceConfig::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].rule.as_str(), f[0].location.span.line), ("fleetward/parse-error", 2));
+        assert_eq!(f[0].message, "source file is not valid UTF-8");
+    }
+
+    #[test]
+    fn oversized_file_is_skipped_not_parsed() {
+        let cfg = SourceConfig { max_file_bytes: 16, ..SourceConfig::default() };
+        let out = render("big.rs", "fn main() { let x = 1; }\n", Enabled::ALL, &cfg, &CrateIndex::default());
+        assert_eq!(
+            out,
+            "fleetward/skipped-path:1:1 source file not scanned: over the 0 MiB limit for source checks"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let out = big_stack(|| {
+            let depth = 5000;
+            let text = format!(
+                "fn f() -> i32 {{\n    let x = {}1{};\n    x\n}}\nfn g() {{ let _ = unsafe {{ std::mem::transmute::<u32, f32>(1) }}; }}\n",
+                "(".repeat(depth),
+                ")".repeat(depth)
+            );
+            render("deep.rs", &text, Enabled::ALL, &SourceConfig::default(), &CrateIndex::default())
+        });
+        assert_eq!(
+            out,
+            "unsafe/unsafe-without-safety-comment:5:18 `unsafe` block without a `// SAFETY:` comment\n\
+             banned/memory-transmute:5:27 memory reinterpreted with transmute: `std::mem::transmute`"
+        );
+    }
+
+    #[test]
+    fn pathological_nesting_is_skipped() {
+        let cfg = SourceConfig { max_nesting: 100, ..SourceConfig::default() };
+        let text = format!("fn f() {{ let x = {}1{}; }}", "[".repeat(200), "]".repeat(200));
+        let out = render("deep.rs", &text, Enabled::ALL, &cfg, &CrateIndex::default());
+        assert_eq!(
+            out,
+            "fleetward/skipped-path:1:117 source file not scanned: brackets nest deeper than 100 levels"
+        );
+    }
+
+    #[test]
+    fn test_code_is_skipped_by_default() {
+        let text = "fn a() { unsafe {} }\n#[cfg(test)]\nmod tests {\n    fn b() { unsafe {} }\n}\n#[test]\nfn c() { unsafe {} }\n";
+        let e = Enabled { unsafe_code: true, ..Enabled::default() };
+        let out = render("t.rs", text, e, &SourceConfig::default(), &CrateIndex::default());
+        assert_eq!(
+            out,
+            "unsafe/unsafe-without-safety-comment:1:10 `unsafe` block without a `// SAFETY:` comment"
+        );
+        let cfg = SourceConfig { skip_test_code: false, ..SourceConfig::default() };
+        assert_eq!(render("t.rs", text, e, &cfg, &CrateIndex::default()).lines().count(), 3);
+    }
+
+    #[test]
+    fn skip_dirs_and_owner() {
+        let mk = |name: &str, dir: &str| Package {
+            name: name.into(),
+            version: None,
+            kind: crate::workspace::PackageKind::Service,
+            manifest: format!("{dir}/Cargo.toml"),
+            dir: dir.into(),
+            workspace: dir.into(),
+            lockfile: None,
+            dependencies: Vec::new(),
+            bins: Vec::new(),
+        };
+        let fleet = Fleet { packages: vec![mk("root", "."), mk("a", "services/a")], ..Fleet::default() };
+        assert_eq!(owner(&fleet, "services/a/src/main.rs"), Some(1));
+        assert_eq!(owner(&fleet, "services/ab/src/main.rs"), Some(0));
+        let cfg = SourceConfig::default();
+        assert!(wanted(&fleet, "services/a/src/main.rs", Some(1), &cfg));
+        assert!(!wanted(&fleet, "services/a/tests/it.rs", Some(1), &cfg));
+        assert!(!wanted(&fleet, "examples/demo.rs", Some(0), &cfg));
+    }
+}

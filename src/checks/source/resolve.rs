@@ -1,0 +1,510 @@
+//! Name resolution without compiling: turns a path as written (`tm`, `mem::transmute`,
+//! `Command::new`, `util::tm`) into the full paths it can denote (`std::mem::transmute`, ...).
+//!
+//! Per file, a stack of scopes holds the `use` trees (renames, groups, globs, `self`), the names
+//! of items defined locally (which shadow globs and make `transmute` of a local `fn transmute`
+//! resolve to `crate::..::transmute`, not to std), and `let f = path;` aliases inside blocks.
+//! `core::` and `alloc::` are folded into `std::`, and a few prelude names (`Box`, `String`,
+//! `Vec`, ...) resolve to their std paths.
+//!
+//! **Re-exports inside a crate** (`pub use std::mem::transmute as tm;` in `util.rs`, then
+//! `use crate::util::tm;` elsewhere) need every file of the crate. Rather than parsing each
+//! file twice or keeping every tree alive, a cheap pre-pass ([`CrateIndex::add_file`]) reads
+//! each file's text, picks the column-0 `use` statements (rustfmt puts module-level imports
+//! there), parses just those statements with syn, and records `crate::<module>::<name>` ->
+//! target for each. Only that map is kept, so memory stays proportional to the number of
+//! imports, not to the size of the code; the second read of the file by the main pass is
+//! served by the OS page cache. The pre-pass cannot see imports inside inline `mod x { .. }`
+//! blocks or function bodies (the main pass still sees them for the file they are in).
+//!
+//! What cannot be resolved without type information: methods (`x.read()` on a raw pointer)
+//! are matched by name only; macros are not expanded; paths produced by macros, `extern crate
+//! x as y` renames and re-exports from *other* crates are not followed.
+
+use std::collections::HashMap;
+
+/// `core::x` and `alloc::x` are the same items as `std::x`.
+pub fn canonical_std(path: &str) -> String {
+    for p in ["core::", "alloc::", "::core::", "::alloc::", "::std::"] {
+        if let Some(rest) = path.strip_prefix(p) {
+            return format!("std::{rest}");
+        }
+    }
+    path.strip_prefix("::").unwrap_or(path).to_string()
+}
+
+/// Names every Rust file sees without importing them.
+const PRELUDE: &[(&str, &str)] = &[
+    ("Box", "std::boxed::Box"),
+    ("String", "std::string::String"),
+    ("Vec", "std::vec::Vec"),
+    ("Option", "std::option::Option"),
+    ("Result", "std::result::Result"),
+    ("Some", "std::option::Option::Some"),
+    ("None", "std::option::Option::None"),
+    ("Ok", "std::result::Result::Ok"),
+    ("Err", "std::result::Result::Err"),
+    ("drop", "std::mem::drop"),
+];
+
+/// Builtin macros that are in scope everywhere (`include_bytes!` resolves to `std::include_bytes`).
+const PRELUDE_MACROS: &[&str] = &[
+    "include_bytes",
+    "include_str",
+    "include",
+    "env",
+    "option_env",
+    "format",
+    "format_args",
+    "concat",
+    "asm",
+    "global_asm",
+    "println",
+    "eprintln",
+    "print",
+    "eprint",
+    "write",
+    "writeln",
+    "panic",
+    "vec",
+    "dbg",
+    "todo",
+    "unimplemented",
+    "unreachable",
+];
+
+/// The module path of a file inside its crate, from its path relative to the package
+/// directory: `src/lib.rs` -> `[]`, `src/a/mod.rs` and `src/a.rs` -> `["a"]`.
+pub fn module_path(rel_in_package: &str) -> Vec<String> {
+    let rel = rel_in_package.strip_prefix("src/").unwrap_or(rel_in_package);
+    let rel = rel.strip_suffix(".rs").unwrap_or(rel);
+    let mut parts: Vec<String> = rel.split('/').map(str::to_string).collect();
+    if parts.first().is_some_and(|p| p == "bin") {
+        // `src/bin/x.rs` and `src/bin/x/main.rs` are crate roots of their own.
+        return if parts.len() <= 2 { Vec::new() } else { parts.drain(2..).collect() };
+    }
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main"))
+        && (parts.len() == 1 || parts.last().is_some_and(|p| p == "mod"))
+    {
+        parts.pop();
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+/// One binding of a `use` tree: a name (or a glob, `None`) and the path it stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UseBinding {
+    pub name: Option<String>,
+    pub target: Vec<String>,
+}
+
+/// Flatten a `use` tree into bindings (paths as written, not yet absolute).
+pub fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseBinding>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let ident = n.ident.to_string();
+            if ident == "self" {
+                if let Some(last) = prefix.last() {
+                    out.push(UseBinding { name: Some(last.clone()), target: prefix.clone() });
+                }
+            } else {
+                let mut target = prefix.clone();
+                target.push(ident.clone());
+                out.push(UseBinding { name: Some(ident), target });
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let ident = r.ident.to_string();
+            let mut target = prefix.clone();
+            if ident != "self" {
+                target.push(ident);
+            }
+            let name = r.rename.to_string();
+            if name != "_" {
+                out.push(UseBinding { name: Some(name), target });
+            }
+        }
+        syn::UseTree::Glob(_) => out.push(UseBinding { name: None, target: prefix.clone() }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix, out);
+            }
+        }
+    }
+}
+
+/// Make a path written in module `module` absolute: `self::`/`super::` become `crate::..`,
+/// the crate's own name becomes `crate`, a first segment naming a local item of the module is
+/// prefixed with the module path; anything else is an external crate path, kept as is.
+fn absolutize(
+    path: &[String],
+    module: &[String],
+    local_items: &dyn Fn(&str) -> bool,
+    crate_name: &str,
+) -> Vec<String> {
+    let Some(first) = path.first() else { return Vec::new() };
+    let mut out: Vec<String> = Vec::with_capacity(path.len() + module.len());
+    match first.as_str() {
+        "crate" => out.extend(path.iter().cloned()),
+        "self" | "super" => {
+            out.push("crate".into());
+            let mut m: Vec<String> = module.to_vec();
+            let mut rest = path;
+            while let Some(seg) = rest.first() {
+                match seg.as_str() {
+                    "self" => {}
+                    "super" => {
+                        m.pop();
+                    }
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+            out.extend(m);
+            out.extend(rest.iter().cloned());
+        }
+        f if f == crate_name => {
+            out.push("crate".into());
+            out.extend(path[1..].iter().cloned());
+        }
+        f if local_items(f) => {
+            out.push("crate".into());
+            out.extend(module.iter().cloned());
+            out.extend(path.iter().cloned());
+        }
+        _ => out.extend(path.iter().cloned()),
+    }
+    out
+}
+
+/// The crate-level map of imports and re-exports, built by the pre-pass.
+#[derive(Debug, Default, Clone)]
+pub struct CrateIndex {
+    /// The package name with `-` replaced by `_` (how other code names it).
+    pub crate_name: String,
+    /// `crate::a::b::name` -> absolute target path.
+    reexports: HashMap<String, Vec<String>>,
+    /// Module paths (`a::b`) of the crate's files, so that `use util::x` in the root module is
+    /// known to mean `crate::util::x`.
+    modules: std::collections::HashSet<String>,
+}
+
+impl CrateIndex {
+    pub fn new(crate_name: &str) -> CrateIndex {
+        CrateIndex {
+            crate_name: crate_name.replace('-', "_"),
+            reexports: HashMap::new(),
+            modules: Default::default(),
+        }
+    }
+
+    /// Declare the module of one file of the crate (call for every file before `add_file`).
+    pub fn add_module(&mut self, module: &[String]) {
+        self.modules.insert(module.join("::"));
+    }
+
+    /// Record the column-0 `use` statements of one file of the crate.
+    pub fn add_file(&mut self, module: &[String], text: &str) {
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = memchr_newline(bytes, start);
+            let line = &text[start..end];
+            let is_use = line.starts_with("use ") || (line.starts_with("pub") && use_after_visibility(line));
+            if is_use && let Some(stmt_end) = text[start..].find(';') {
+                let stmt = &text[start..start + stmt_end + 1];
+                if let Ok(item) = syn::parse_str::<syn::ItemUse>(stmt) {
+                    self.add_use(module, &item);
+                }
+            }
+            start = end + 1;
+        }
+    }
+
+    fn add_use(&mut self, module: &[String], item: &syn::ItemUse) {
+        let mut bindings = Vec::new();
+        flatten_use(&item.tree, &mut Vec::new(), &mut bindings);
+        let crate_name = self.crate_name.clone();
+        for b in bindings {
+            let Some(name) = b.name else { continue };
+            let is_module = |first: &str| {
+                let mut m = module.to_vec();
+                m.push(first.to_string());
+                self.modules.contains(&m.join("::"))
+            };
+            let target = absolutize(&b.target, module, &is_module, &crate_name);
+            let mut key = vec!["crate".to_string()];
+            key.extend(module.iter().cloned());
+            key.push(name);
+            if key != target {
+                self.reexports.insert(key.join("::"), target);
+            }
+        }
+    }
+
+    /// Follow re-exports (longest prefix first, a few hops at most) and fold `core`/`alloc`.
+    pub fn canonical(&self, path: &[String]) -> String {
+        let mut cur: Vec<String> = path.to_vec();
+        if cur.first().is_some_and(|f| *f == self.crate_name) && !self.crate_name.is_empty() {
+            cur[0] = "crate".into();
+        }
+        for _ in 0..8 {
+            if cur.first().is_none_or(|f| f != "crate") || self.reexports.is_empty() {
+                break;
+            }
+            let mut replaced = false;
+            for n in (2..=cur.len()).rev() {
+                if let Some(target) = self.reexports.get(&cur[..n].join("::")) {
+                    let mut next = target.clone();
+                    next.extend(cur[n..].iter().cloned());
+                    cur = next;
+                    replaced = true;
+                    break;
+                }
+            }
+            if !replaced {
+                break;
+            }
+        }
+        canonical_std(&cur.join("::"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.reexports.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reexports.is_empty()
+    }
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| from + p)
+}
+
+/// `pub use`, `pub(crate) use`, `pub(in a::b) use`, ...
+fn use_after_visibility(line: &str) -> bool {
+    let rest = &line[3..];
+    let rest =
+        if let Some(r) = rest.strip_prefix('(') { r.find(')').map_or("", |i| &r[i + 1..]) } else { rest };
+    rest.trim_start().starts_with("use ")
+}
+
+/// One lexical scope: a module's items, or a block.
+#[derive(Debug, Default)]
+struct Scope {
+    /// Imports and type-namespace items (modules, types, traits): may start a longer path.
+    names: HashMap<String, Vec<String>>,
+    /// Value-namespace items (fns, consts, statics) and `let` bindings: only a whole path.
+    values: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
+}
+
+/// The resolver of one file; the visitor pushes and pops scopes as it walks.
+pub struct Resolver<'a> {
+    pub index: &'a CrateIndex,
+    /// The module path of the code being visited (file module + inline modules).
+    pub module: Vec<String>,
+    scopes: Vec<Scope>,
+    /// The enclosing modules' scopes while inside an inline module.
+    saved_scopes: Vec<Vec<Scope>>,
+}
+
+/// The name an item defines, and whether it is in the value namespace.
+fn item_name(item: &syn::Item) -> Option<(String, bool)> {
+    let (ident, value) = match item {
+        syn::Item::Fn(i) => (&i.sig.ident, true),
+        syn::Item::Const(i) => (&i.ident, true),
+        syn::Item::Static(i) => (&i.ident, true),
+        syn::Item::Struct(i) => (&i.ident, false),
+        syn::Item::Enum(i) => (&i.ident, false),
+        syn::Item::Mod(i) => (&i.ident, false),
+        syn::Item::Type(i) => (&i.ident, false),
+        syn::Item::Trait(i) => (&i.ident, false),
+        syn::Item::Union(i) => (&i.ident, false),
+        syn::Item::Macro(i) => (i.ident.as_ref()?, true),
+        _ => return None,
+    };
+    Some((ident.to_string(), value))
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(index: &'a CrateIndex, module: Vec<String>) -> Resolver<'a> {
+        Resolver { index, module, scopes: Vec::new(), saved_scopes: Vec::new() }
+    }
+
+    /// Push the scope of a list of items (a file, an inline module, or a block's items).
+    pub fn push_items<'i>(&mut self, items: impl Iterator<Item = &'i syn::Item> + Clone) {
+        let mut scope = Scope::default();
+        let locals: Vec<(String, bool)> = items.clone().filter_map(item_name).collect();
+        let is_local = |n: &str| locals.iter().any(|(l, value)| l == n && !value);
+        for (name, value) in &locals {
+            let mut p = vec!["crate".to_string()];
+            p.extend(self.module.iter().cloned());
+            p.push(name.clone());
+            if *value {
+                scope.values.insert(name.clone(), p);
+            } else {
+                scope.names.insert(name.clone(), p);
+            }
+        }
+        for item in items {
+            if let syn::Item::Use(u) = item {
+                let mut bindings = Vec::new();
+                flatten_use(&u.tree, &mut Vec::new(), &mut bindings);
+                for b in bindings {
+                    let target = if u.leading_colon.is_some() {
+                        b.target.clone()
+                    } else {
+                        absolutize(&b.target, &self.module, &is_local, &self.index.crate_name)
+                    };
+                    match b.name {
+                        Some(n) => {
+                            scope.names.insert(n, target);
+                        }
+                        None => scope.globs.push(target),
+                    }
+                }
+            }
+        }
+        self.scopes.push(scope);
+    }
+
+    /// Enter an inline `mod name { items }`.
+    pub fn enter_mod(&mut self, name: &str, items: &[syn::Item]) {
+        self.module.push(name.to_string());
+        // A module does not see the enclosing module's names (only through `super::`).
+        let saved = std::mem::take(&mut self.scopes);
+        self.saved_scopes.push(saved);
+        self.push_items(items.iter());
+    }
+
+    pub fn exit_mod(&mut self) {
+        self.module.pop();
+        self.scopes = self.saved_scopes.pop().unwrap_or_default();
+    }
+
+    pub fn pop(&mut self) {
+        self.scopes.pop();
+    }
+
+    /// `let name = <path>;`: calls of `name(..)` in this block now resolve to `target`.
+    pub fn bind_local(&mut self, name: &str, targets: Vec<String>) {
+        if let Some(top) = self.scopes.last_mut()
+            && let Some(first) = targets.into_iter().next()
+        {
+            top.values.insert(name.to_string(), first.split("::").map(str::to_string).collect());
+        }
+    }
+
+    /// A `let` binding that is not an alias hides any import of the same name.
+    pub fn shadow_local(&mut self, name: &str) {
+        if let Some(top) = self.scopes.last_mut() {
+            top.values.insert(name.to_string(), vec!["local".to_string(), name.to_string()]);
+        }
+    }
+
+    /// The full paths `path` can denote (several only through globs), canonical.
+    pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if path.leading_colon.is_some() {
+            return vec![canonical_std(&segs.join("::"))];
+        }
+        self.resolve_segments(&segs, false)
+    }
+
+    /// Like [`Resolver::resolve`] for a macro path (`include_bytes` -> `std::include_bytes`).
+    pub fn resolve_macro(&self, path: &syn::Path) -> Vec<String> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.resolve_segments(&segs, true)
+    }
+
+    fn resolve_segments(&self, segs: &[String], is_macro: bool) -> Vec<String> {
+        let Some(first) = segs.first() else { return Vec::new() };
+        let rest = &segs[1..];
+        let join = |prefix: &[String]| {
+            let mut p = prefix.to_vec();
+            p.extend(rest.iter().cloned());
+            self.index.canonical(&p)
+        };
+        if matches!(first.as_str(), "crate" | "self" | "super") {
+            return vec![self.index.canonical(&absolutize(
+                segs,
+                &self.module,
+                &|_| false,
+                &self.index.crate_name,
+            ))];
+        }
+        for scope in self.scopes.iter().rev() {
+            let value = if rest.is_empty() && !is_macro { scope.values.get(first) } else { None };
+            if let Some(target) = value.or_else(|| scope.names.get(first)) {
+                return vec![join(target)];
+            }
+        }
+        let mut out = Vec::new();
+        for scope in self.scopes.iter().rev() {
+            for g in &scope.globs {
+                let mut p = g.clone();
+                p.push(first.clone());
+                out.push(join(&p));
+            }
+        }
+        if is_macro && segs.len() == 1 && PRELUDE_MACROS.contains(&first.as_str()) {
+            out.push(format!("std::{first}"));
+        } else if let Some((_, full)) = PRELUDE.iter().find(|(n, _)| n == first) {
+            let p: Vec<String> = full.split("::").map(str::to_string).collect();
+            out.push(join(&p));
+        } else {
+            out.push(self.index.canonical(segs));
+        }
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_paths() {
+        assert_eq!(module_path("src/lib.rs"), Vec::<String>::new());
+        assert_eq!(module_path("src/main.rs"), Vec::<String>::new());
+        assert_eq!(module_path("src/a.rs"), vec!["a"]);
+        assert_eq!(module_path("src/a/mod.rs"), vec!["a"]);
+        assert_eq!(module_path("src/a/b.rs"), vec!["a", "b"]);
+        assert_eq!(module_path("src/bin/tool.rs"), Vec::<String>::new());
+        assert_eq!(module_path("src/a/main.rs"), vec!["a", "main"]);
+    }
+
+    #[test]
+    fn canonical_folds_core_and_alloc() {
+        assert_eq!(canonical_std("core::mem::transmute"), "std::mem::transmute");
+        assert_eq!(canonical_std("::alloc::boxed::Box"), "std::boxed::Box");
+        assert_eq!(canonical_std("libc::system"), "libc::system");
+    }
+
+    #[test]
+    fn reexports_follow_hops() {
+        let mut idx = CrateIndex::new("my-crate");
+        idx.add_module(&[]);
+        idx.add_module(&["util".into()]);
+        idx.add_file(
+            &["util".into()],
+            "pub use std::mem::transmute as tm;\npub(crate) use self::tm as tm2;\n",
+        );
+        idx.add_file(&[], "pub use util::tm2 as again;\n    use nested::ignored;\n");
+        let p = |s: &str| s.split("::").map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(idx.canonical(&p("crate::util::tm")), "std::mem::transmute");
+        assert_eq!(idx.canonical(&p("crate::util::tm2")), "std::mem::transmute");
+        assert_eq!(idx.canonical(&p("my_crate::util::tm")), "std::mem::transmute");
+        assert_eq!(idx.canonical(&p("crate::again")), "std::mem::transmute");
+        assert_eq!(idx.canonical(&p("other::again")), "other::again");
+    }
+}

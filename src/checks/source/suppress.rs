@@ -1,0 +1,151 @@
+//! Inline suppressions: `// fleetward:allow(<rule-id>[, <rule-id>..]) <reason>` on the line of a
+//! finding, or alone on a comment line above it (attributes and further comments may sit in
+//! between). `check/*` suppresses every rule of a check. A directive without a reason still
+//! suppresses but is reported (`fleetward/suppression-without-reason`); a directive that
+//! suppressed nothing in a check that ran is reported (`fleetward/unused-suppression`).
+//! Suppressed findings are kept, with [`Suppression`] set, so SARIF can show them.
+
+use crate::diag::{Finding, Location, Severity, Span, Suppression, SuppressionKind};
+use crate::registry;
+
+pub const WITHOUT_REASON: &str = "fleetward/suppression-without-reason";
+pub const UNUSED: &str = "fleetward/unused-suppression";
+const MARKER: &str = "fleetward:allow(";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Directive {
+    /// 1-based line of the directive.
+    pub line: u32,
+    pub column: u32,
+    /// The line of code it applies to besides its own (for a comment-only line).
+    pub next_code_line: Option<u32>,
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+}
+
+impl Directive {
+    fn covers(&self, f: &Finding) -> bool {
+        let line = f.location.span.line;
+        (line == self.line || Some(line) == self.next_code_line)
+            && self.rules.iter().any(|r| {
+                *r == f.rule
+                    || r.strip_suffix("/*").is_some_and(|check| f.rule.split('/').next() == Some(check))
+            })
+    }
+}
+
+/// Every directive of a file.
+pub fn parse(text: &str) -> Vec<Directive> {
+    if !text.contains(MARKER) {
+        return Vec::new();
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(comment_at) = line.find("//") else { continue };
+        let comment = &line[comment_at + 2..];
+        let Some(m) = comment.find(MARKER) else { continue };
+        // Only `// fleetward:allow(` (after optional `/` or `!` and spaces), not prose.
+        if !comment[..m].trim_start_matches(['/', '!']).trim().is_empty() {
+            continue;
+        }
+        let after = &comment[m + MARKER.len()..];
+        let Some(close) = after.find(')') else { continue };
+        let rules: Vec<String> =
+            after[..close].split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        let reason = after[close + 1..].trim().trim_start_matches([':', '-', '—']).trim();
+        let comment_only = line[..comment_at].trim().is_empty();
+        let next_code_line = if comment_only {
+            lines
+                .iter()
+                .enumerate()
+                .skip(i + 1)
+                .find(|(_, l)| {
+                    let t = l.trim();
+                    !(t.is_empty() || t.starts_with("//") || t.starts_with("#[") || t.starts_with("/*"))
+                })
+                .map(|(j, _)| j as u32 + 1)
+        } else {
+            None
+        };
+        let column = line[..comment_at].chars().count() as u32 + 1;
+        out.push(Directive {
+            line: i as u32 + 1,
+            column,
+            next_code_line,
+            rules,
+            reason: (!reason.is_empty()).then(|| reason.to_string()),
+        });
+    }
+    out
+}
+
+fn severity(id: &str, fallback: Severity) -> Severity {
+    registry::rule(id).map_or(fallback, |r| r.severity)
+}
+
+/// Mark the findings the directives cover, and add the findings about the directives
+/// themselves. `check_ran` says whether a rule's check ran (unused directives of other checks
+/// are not reported).
+pub fn apply(
+    findings: &mut Vec<Finding>,
+    directives: &[Directive],
+    file: &str,
+    check_ran: &dyn Fn(&str) -> bool,
+) {
+    let mut extra = Vec::new();
+    for d in directives {
+        let mut used = false;
+        for f in findings.iter_mut().filter(|f| f.suppression.is_none() && d.covers(f)) {
+            used = true;
+            f.suppression = Some(Suppression {
+                kind: SuppressionKind::InSource,
+                justification: d.reason.clone().unwrap_or_else(|| "no reason given".to_string()),
+            });
+        }
+        let loc = Location::new(file, Span::at(d.line, d.column));
+        let key = d.rules.join(",");
+        if d.reason.is_none() {
+            extra.push(
+                Finding::new(
+                    WITHOUT_REASON,
+                    severity(WITHOUT_REASON, Severity::Low),
+                    format!("suppression of `{key}` gives no reason"),
+                    loc.clone(),
+                )
+                .with_key(format!("{key}@{}", d.line))
+                .with_help("write why the finding is acceptable after the closing parenthesis"),
+            );
+        }
+        let checked = d.rules.iter().any(|r| check_ran(r.split('/').next().unwrap_or("")));
+        if !used && checked {
+            extra.push(
+                Finding::new(
+                    UNUSED,
+                    severity(UNUSED, Severity::Info),
+                    format!("suppression of `{key}` matched no finding"),
+                    loc,
+                )
+                .with_key(format!("{key}@unused"))
+                .with_help("remove the directive"),
+            );
+        }
+    }
+    findings.extend(extra);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rules_reason_and_target_line() {
+        let text = "fn f() {\n    // fleetward:allow(banned/a, unsafe/*) reviewed in #12\n    #[allow(x)]\n    g();\n    h(); // fleetward:allow(banned/b)\n    // see fleetward:allow(banned/c) in the docs\n}\n";
+        let d = parse(text);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].rules, vec!["banned/a", "unsafe/*"]);
+        assert_eq!(d[0].reason.as_deref(), Some("reviewed in #12"));
+        assert_eq!((d[0].line, d[0].next_code_line), (2, Some(4)));
+        assert_eq!((d[1].line, d[1].next_code_line, d[1].reason.clone()), (5, None, None));
+    }
+}
