@@ -65,12 +65,105 @@ pub fn resolve_path(cli: Option<&Path>, policy_db: Option<&Path>) -> anyhow::Res
     Ok(home.join("advisory-db"))
 }
 
-/// `fleetward db fetch` (HELPER: to implement).
-pub fn fetch(_path: &Path, _url: &str, _out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+/// `fleetward db fetch`: clone the database with git, or update an existing clone to the
+/// remote's newest commit. Only the database directory is touched.
+pub fn fetch(path: &Path, url: &str, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if path.join(".git").exists() {
+        git(Some(path), &["fetch", "--depth", "1", "--quiet", "origin"])?;
+        git(Some(path), &["reset", "--hard", "--quiet", "FETCH_HEAD"])?;
+        writeln!(out, "updated {}", path.display())?;
+    } else {
+        if path.exists() && std::fs::read_dir(path).map(|mut d| d.next().is_some()).unwrap_or(false) {
+            anyhow::bail!(
+                "{} exists and is not a git clone: remove it or choose another --advisory-db",
+                path.display()
+            );
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let target = path.to_string_lossy();
+        git(None, &["clone", "--depth", "1", "--quiet", url, &target])?;
+        writeln!(out, "cloned {} into {}", redact(url), path.display())?;
+    }
+    info(path, crate::commands::today(), out)
+}
+
+/// `fleetward db info`: where the database is, its commit and date (when it is a git clone),
+/// how many advisories of each kind it holds, and its age.
+pub fn info(path: &Path, now: jiff::civil::Date, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let db = AdvisoryDb::open(path)?;
+    writeln!(out, "path: {}", path.display())?;
+    if path.join(".git").exists() {
+        let log = git(Some(path), &["log", "-1", "--format=%H%n%cI"])?;
+        let mut lines = log.lines();
+        writeln!(out, "commit: {}", lines.next().unwrap_or("unknown"))?;
+        writeln!(out, "commit date: {}", lines.next().unwrap_or("unknown"))?;
+    } else {
+        writeln!(out, "commit: not a git clone")?;
+    }
+    let (mut vulns, mut unmaintained, mut unsound, mut other, mut withdrawn) = (0, 0, 0, 0, 0);
+    for a in db.db.iter() {
+        use rustsec::advisory::Informational;
+        if a.metadata.withdrawn.is_some() {
+            withdrawn += 1;
+        }
+        match &a.metadata.informational {
+            None => vulns += 1,
+            Some(Informational::Unmaintained) => unmaintained += 1,
+            Some(Informational::Unsound) => unsound += 1,
+            Some(_) => other += 1,
+        }
+    }
+    let s = db.summary(now);
+    writeln!(out, "advisories: {}", s.advisories)?;
+    writeln!(
+        out,
+        "  vulnerabilities: {vulns}, unmaintained: {unmaintained}, unsound: {unsound}, other informational: {other} ({withdrawn} withdrawn)"
+    )?;
+    match (s.newest, s.age_days) {
+        (Some(newest), Some(age)) => writeln!(out, "newest advisory: {newest} ({age} days old)")?,
+        _ => writeln!(out, "newest advisory: none")?,
+    }
     Ok(())
 }
 
-/// `fleetward db info` (HELPER: to implement).
-pub fn info(_path: &Path, _now: jiff::civil::Date, _out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    Ok(())
+/// Run git non-interactively; its standard output on success, a clear error otherwise.
+fn git(dir: Option<&Path>, args: &[&str]) -> anyhow::Result<String> {
+    let mut cmd = std::process::Command::new("git");
+    if let Some(d) = dir {
+        cmd.arg("-C").arg(d);
+    }
+    let output = cmd
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("could not run git: is it installed?")?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "git {} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `url` without credentials (`https://user:token@host/..` -> `https://***@host/..`): tokens
+/// are never printed.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_credentials() {
+        assert_eq!(super::redact("https://x:ghp_secret@github.com/a/b"), "https://***@github.com/a/b");
+        assert_eq!(super::redact("file:///tmp/db"), "file:///tmp/db");
+    }
 }

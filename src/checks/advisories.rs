@@ -1,7 +1,395 @@
-//! `advisories/*`: every lockfile audited against the RustSec database (HELPER: to implement).
+//! `advisories/*`: every lockfile of the fleet audited against the RustSec database.
+//!
+//! Each `Cargo.lock` is read and parsed once (lockfiles in parallel), matched with rustsec's own
+//! queries (crates.io packages only; withdrawn advisories never; `patched`/`unaffected` ranges
+//! as cargo-audit applies them), located on the package's `name = ` line, and attributed to
+//! the fleet packages that really reach the vulnerable package through the lockfile's
+//! dependency graph. Policy ignores (reason, expiry, service scope) are applied here; expired
+//! and unused ones become findings of their own.
 
 use super::CheckCtx;
+use crate::config::AdvisoryIgnore;
 use crate::db::AdvisoryDb;
-use crate::diag::Sink;
+use crate::diag::{
+    self, AdvisoryInfo, Finding, Location, Related, Severity, Sink, Span, Suppression, SuppressionKind,
+};
+use crate::registry;
+use crate::workspace::{Package, PackageKind};
+use rayon::prelude::*;
+use rustsec::advisory::Informational;
+use rustsec::database::Query;
+use rustsec::{Collection, Lockfile};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-pub fn check(_ctx: &CheckCtx<'_>, _db: &AdvisoryDb, _sink: &Sink) {}
+pub const VULNERABILITY: &str = "advisories/vulnerability";
+pub const UNMAINTAINED: &str = "advisories/unmaintained";
+pub const UNSOUND: &str = "advisories/unsound";
+pub const NOTICE: &str = "advisories/notice";
+pub const STALE_DATABASE: &str = "advisories/stale-database";
+pub const EXPIRED_EXCEPTION: &str = "fleetward/expired-exception";
+pub const UNUSED_EXCEPTION: &str = "fleetward/unused-exception";
+
+/// Lockfiles larger than this are reported, not parsed.
+const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
+    let ignores: Vec<&AdvisoryIgnore> = ctx.policy.advisories.ignore.iter().collect();
+    let active: Vec<bool> = ignores.iter().map(|i| i.expires.is_none_or(|d| d >= ctx.now)).collect();
+    let used: Vec<AtomicBool> = ignores.iter().map(|_| AtomicBool::new(false)).collect();
+    let scope = IgnoreScope { ignores: &ignores, active: &active, used: &used };
+
+    let findings: Vec<Vec<Finding>> =
+        ctx.fleet.lockfiles.par_iter().map(|lockfile| audit_lockfile(ctx, db, lockfile, &scope)).collect();
+    sink.extend(findings.into_iter().flatten());
+
+    let policy_file = ctx.policy.rel_path.clone().unwrap_or_else(|| crate::config::FILE_NAME.to_string());
+    for (i, ignore) in ignores.iter().enumerate() {
+        let at = Location::new(policy_file.clone(), Span::line(ignore.line));
+        if !active[i] {
+            let expires = ignore.expires.map(|d| d.to_string()).unwrap_or_default();
+            sink.push(
+                Finding::new(
+                    EXPIRED_EXCEPTION,
+                    default_severity(EXPIRED_EXCEPTION),
+                    format!("the ignore of {} expired on {expires}: it no longer applies", ignore.id),
+                    at,
+                )
+                .with_key(format!("advisories.ignore:{}", ignore.id))
+                .with_help("fix the finding, or renew the ignore with a new `expires` and reason"),
+            );
+        } else if !used[i].load(Ordering::Relaxed) {
+            sink.push(
+                Finding::new(
+                    UNUSED_EXCEPTION,
+                    default_severity(UNUSED_EXCEPTION),
+                    format!("the ignore of {} matched no finding", ignore.id),
+                    at,
+                )
+                .with_key(format!("advisories.ignore:{}", ignore.id))
+                .with_help("delete the entry"),
+            );
+        }
+    }
+
+    let max_age = ctx.policy.advisories.max_db_age_days;
+    let summary = db.summary(ctx.now);
+    if max_age > 0
+        && let (Some(age), Some(newest)) = (summary.age_days, summary.newest.as_deref())
+        && age > i64::from(max_age)
+    {
+        let file = ctx.policy.rel_path.clone().or_else(|| ctx.fleet.lockfiles.first().cloned());
+        if let Some(file) = file {
+            sink.push(
+                Finding::new(
+                    STALE_DATABASE,
+                    default_severity(STALE_DATABASE),
+                    format!(
+                        "the advisory database is {age} days old (newest advisory {newest}), more than the {max_age} days the policy allows"
+                    ),
+                    Location::new(file, Span::line(1)),
+                )
+                .with_key("stale-database")
+                .with_help("run `fleetward db fetch` before auditing"),
+            );
+        }
+    }
+}
+
+struct IgnoreScope<'a> {
+    ignores: &'a [&'a AdvisoryIgnore],
+    active: &'a [bool],
+    used: &'a [AtomicBool],
+}
+
+fn default_severity(rule: &str) -> Severity {
+    registry::rule(rule).map_or(Severity::Medium, |r| r.severity)
+}
+
+fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &IgnoreScope<'_>) -> Vec<Finding> {
+    let path = ctx.fleet.root.join(rel);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.len() > MAX_LOCKFILE_BYTES => {
+            return vec![diag::parse_error(
+                rel,
+                1,
+                1,
+                format!("lockfile is too large to audit ({} bytes)", m.len()),
+            )];
+        }
+        Err(e) => return vec![diag::parse_error(rel, 1, 1, format!("cannot read lockfile: {e}"))],
+        Ok(_) => {}
+    }
+    let text = match std::fs::read(&path).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            let (line, col) =
+                diag::line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
+            return vec![diag::parse_error(rel, line, col, "lockfile is not valid UTF-8")];
+        }
+        Err(e) => return vec![diag::parse_error(rel, 1, 1, format!("cannot read lockfile: {e}"))],
+    };
+    let lockfile = match Lockfile::from_str(&text) {
+        Ok(l) => l,
+        Err(e) => {
+            let message = e.to_string();
+            let (line, col) = error_position(&message);
+            let first = message.lines().next().unwrap_or("invalid lockfile").trim().to_lowercase();
+            return vec![diag::parse_error(rel, line, col, format!("invalid Cargo.lock: {first}"))];
+        }
+    };
+
+    let lines = package_lines(&text);
+    let graph = Graph::new(&lockfile);
+    let members: Vec<&Package> = ctx.fleet.packages_of_lockfile(rel).collect();
+    let roots: Vec<(&Package, Vec<bool>)> =
+        members.iter().filter_map(|p| graph.local_index(p).map(|i| (*p, graph.reachable_from(i)))).collect();
+
+    let mut out = Vec::new();
+    for (idx, pkg) in lockfile.packages.iter().enumerate() {
+        if pkg.source.as_ref().is_none_or(|s| !s.is_default_registry()) {
+            continue;
+        }
+        let query = Query::new().collection(Collection::Crates).withdrawn(false).package(pkg);
+        for advisory in db.db.query(&query) {
+            let meta = &advisory.metadata;
+            let (rule, kind) = match &meta.informational {
+                None => (VULNERABILITY, "vulnerability"),
+                Some(Informational::Unmaintained) => (UNMAINTAINED, "unmaintained"),
+                Some(Informational::Unsound) => (UNSOUND, "unsound"),
+                Some(_) => (NOTICE, "notice"),
+            };
+            if rule != VULNERABILITY && !ctx.policy.advisories.informational.iter().any(|k| k == kind) {
+                continue;
+            }
+            let cvss = meta.cvss.as_ref().map(|c| (c.score() * 10.0).round() / 10.0);
+            let severity = match (rule, cvss) {
+                (VULNERABILITY, Some(score)) => Severity::from_cvss(score),
+                _ => default_severity(rule),
+            };
+            let name = pkg.name.as_str();
+            let version = pkg.version.to_string();
+            let line = lines
+                .get(&(name.to_string(), version.clone(), pkg.source.as_ref().map(|s| s.to_string())))
+                .copied()
+                .unwrap_or(1);
+
+            let reaching: Vec<&Package> =
+                roots.iter().filter(|(_, reach)| reach[idx]).map(|(p, _)| *p).collect();
+            let services: Vec<&Package> =
+                reaching.iter().copied().filter(|p| p.kind == PackageKind::Service).collect();
+            let mut affected = if services.is_empty() { reaching } else { services };
+            affected.sort_by(|a, b| (&a.name, &a.manifest).cmp(&(&b.name, &b.manifest)));
+
+            let patched: Vec<String> = advisory.versions.patched().iter().map(|r| r.to_string()).collect();
+            let aliases: Vec<String> = meta.aliases.iter().map(|a| a.to_string()).collect();
+            let id = meta.id.to_string();
+
+            // Policy ignores: a matching unscoped ignore suppresses the finding; a scoped one
+            // removes the services it names, and suppresses the finding when none is left.
+            let mut suppression = None;
+            for (i, ignore) in scope.ignores.iter().enumerate() {
+                if !scope.active[i] || !(ignore.id == id || aliases.contains(&ignore.id)) {
+                    continue;
+                }
+                if ignore.services.is_empty() {
+                    scope.used[i].store(true, Ordering::Relaxed);
+                    suppression = Some(Suppression {
+                        kind: SuppressionKind::Policy,
+                        justification: ignore.reason.clone(),
+                    });
+                    break;
+                }
+                let before = affected.len();
+                affected.retain(|p| !ignore.applies_to(&p.name, &p.dir));
+                if affected.len() < before {
+                    scope.used[i].store(true, Ordering::Relaxed);
+                    if affected.is_empty() {
+                        suppression = Some(Suppression {
+                            kind: SuppressionKind::Policy,
+                            justification: ignore.reason.clone(),
+                        });
+                        break;
+                    }
+                }
+            }
+
+            let help = if patched.is_empty() {
+                match rule {
+                    VULNERABILITY => "no patched version is available: remove or replace the crate, or ignore it with a reason".to_string(),
+                    _ => "no fixed version: move to a maintained alternative, or ignore it with a reason".to_string(),
+                }
+            } else {
+                format!("upgrade {name} to {}", patched.join(" or "))
+            };
+            let related = affected
+                .iter()
+                .map(|p| Related {
+                    location: Location::new(p.manifest.clone(), Span::line(dependency_line(p, name))),
+                    message: format!("affected {} {}", p.kind.as_str(), p.name),
+                })
+                .collect();
+            let mut finding = Finding::new(
+                rule,
+                severity,
+                format!("{name} {version}: {} ({id})", meta.title.trim()),
+                Location::new(
+                    rel,
+                    Span { line, column: 1, end_line: line, end_column: 8 + name.len() as u32 + 2 },
+                ),
+            )
+            .with_key(format!("{id}:{name}"))
+            .with_services(affected.iter().map(|p| p.name.clone()).collect())
+            .with_related(related)
+            .with_help(help);
+            finding.suppression = suppression;
+            finding.advisory = Some(AdvisoryInfo {
+                id,
+                package: name.to_string(),
+                version,
+                patched,
+                aliases,
+                cvss,
+                kind: kind.to_string(),
+                title: meta.title.trim().to_string(),
+                url: meta.url.as_ref().map(|u| u.to_string()),
+                date: meta.date.as_str().to_string(),
+                description: meta.description.trim().to_string(),
+                cvss_vector: meta.cvss.as_ref().map(|c| c.to_string()),
+            });
+            out.push(finding);
+        }
+    }
+    out
+}
+
+/// The line of `dep` in the package's manifest when it is a direct dependency, else 1.
+fn dependency_line(p: &Package, dep: &str) -> u32 {
+    p.dependencies.iter().find(|d| d.package == dep).map_or(1, |d| d.line)
+}
+
+/// `line N, column M` in a TOML error message, else (1, 1).
+fn error_position(message: &str) -> (u32, u32) {
+    let re = regex::Regex::new(r"line (\d+), column (\d+)").expect("valid regex");
+    re.captures(message).and_then(|c| Some((c[1].parse().ok()?, c[2].parse().ok()?))).unwrap_or((1, 1))
+}
+
+/// (name, version, source) of every `[[package]]` block -> 1-based line of its `name = ` line.
+fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
+    fn value(line: &str, key: &str) -> Option<String> {
+        let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim();
+        Some(rest.trim_matches('"').to_string())
+    }
+    let mut map = HashMap::new();
+    let mut current: Option<(u32, String, String, Option<String>)> = None;
+    let mut flush = |c: Option<(u32, String, String, Option<String>)>| {
+        if let Some((line, name, version, source)) = c
+            && line > 0
+        {
+            map.entry((name, version, source)).or_insert(line);
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            flush(current.take());
+            if line == "[[package]]" {
+                current = Some((0, String::new(), String::new(), None));
+            }
+            continue;
+        }
+        if let Some(c) = current.as_mut() {
+            if let Some(v) = value(line, "name") {
+                c.0 = i as u32 + 1;
+                c.1 = v;
+            } else if let Some(v) = value(line, "version") {
+                c.2 = v;
+            } else if let Some(v) = value(line, "source") {
+                c.3 = Some(v);
+            }
+        }
+    }
+    flush(current);
+    map
+}
+
+/// The lockfile's dependency graph, by package index.
+struct Graph<'a> {
+    lockfile: &'a Lockfile,
+    edges: Vec<Vec<usize>>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(lockfile: &'a Lockfile) -> Graph<'a> {
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in lockfile.packages.iter().enumerate() {
+            by_name.entry(p.name.as_str()).or_default().push(i);
+        }
+        let edges = lockfile
+            .packages
+            .iter()
+            .map(|p| {
+                p.dependencies
+                    .iter()
+                    .filter_map(|d| {
+                        let candidates = by_name.get(d.name.as_str())?;
+                        candidates
+                            .iter()
+                            .copied()
+                            .find(|&i| {
+                                let q = &lockfile.packages[i];
+                                q.version == d.version && (d.source.is_none() || q.source == d.source)
+                            })
+                            .or_else(|| (candidates.len() == 1).then(|| candidates[0]))
+                    })
+                    .collect()
+            })
+            .collect();
+        Graph { lockfile, edges }
+    }
+
+    /// The lockfile entry of a fleet package: a package with no source (path or workspace
+    /// member) of the same name, and the same version when the manifest states one.
+    fn local_index(&self, p: &Package) -> Option<usize> {
+        self.lockfile.packages.iter().position(|q| {
+            q.source.is_none()
+                && q.name.as_str() == p.name
+                && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
+        })
+    }
+
+    fn reachable_from(&self, start: usize) -> Vec<bool> {
+        let mut seen = vec![false; self.edges.len()];
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            for &j in &self.edges[i] {
+                if !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_lines_find_the_name_line() {
+        let text = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
+        let m = package_lines(text);
+        assert_eq!(m[&("a".into(), "1.0.0".into(), Some("registry+x".into()))], 4);
+        assert_eq!(m[&("b".into(), "2.0.0".into(), None)], 9);
+    }
+
+    #[test]
+    fn error_position_reads_toml_messages() {
+        assert_eq!(error_position("TOML parse error at line 5, column 11\n  |"), (5, 11));
+        assert_eq!(error_position("something else"), (1, 1));
+    }
+}

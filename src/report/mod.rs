@@ -22,8 +22,10 @@ pub struct Report<'a> {
 }
 
 pub fn render(report: &Report<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    let _ = (report, format, out);
-    Ok(())
+    match format {
+        Format::Json => json::render(report, out),
+        _ => json::render(report, out),
+    }
 }
 
 /// Print a fatal error (exit 2) to standard error: policy errors with miette's source
@@ -53,5 +55,6 @@ pub fn theme(color: bool) -> miette::GraphicalTheme {
     if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() }
 }
 
+pub mod json;
 pub mod rules;
 pub mod services;

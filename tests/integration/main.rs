@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod config;
+mod conformance;
 mod discovery;
 mod services;
 mod source;
