@@ -37,12 +37,20 @@ impl AdvisoryDb {
         Ok(AdvisoryDb { path: path.to_path_buf(), db })
     }
 
-    pub fn summary(&self, _now: jiff::civil::Date) -> DbSummary {
+    /// Advisory count, and the database's age measured from its newest advisory (no git is
+    /// run: `check` executes nothing).
+    pub fn summary(&self, now: jiff::civil::Date) -> DbSummary {
+        let newest = self.db.iter().map(|a| a.metadata.date.as_str().to_string()).max();
+        let age_days = newest
+            .as_deref()
+            .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+            .and_then(|d| now.since(d).ok())
+            .map(|span| i64::from(span.get_days()));
         DbSummary {
             path: self.path.display().to_string(),
             advisories: self.db.iter().count(),
-            newest: None,
-            age_days: None,
+            newest,
+            age_days,
         }
     }
 }

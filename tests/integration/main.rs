@@ -1,6 +1,7 @@
 //! Integration tests: one binary (ripgrep's layout). Each module drives the real `fleetward`
 //! binary against temporary repositories built with [`util::TempRepo`].
 
+mod advisories;
 mod check;
 mod cli;
 mod config;
