@@ -22,8 +22,12 @@ pub struct Report<'a> {
 }
 
 pub fn render(report: &Report<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    let _ = (report, format, out);
-    Ok(())
+    match format {
+        Format::Human => human::render(report, out),
+        Format::Json => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Github => github::render(report, out),
+    }
 }
 
 /// Print a fatal error (exit 2) to standard error: policy errors with miette's source
@@ -53,5 +57,9 @@ pub fn theme(color: bool) -> miette::GraphicalTheme {
     if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() }
 }
 
+pub mod github;
+pub mod human;
+pub mod json;
 pub mod rules;
+pub mod sarif;
 pub mod services;
