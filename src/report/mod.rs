@@ -23,8 +23,10 @@ pub struct Report<'a> {
 
 pub fn render(report: &Report<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
+        Format::Human => human::render(report, out),
         Format::Json => json::render(report, out),
-        _ => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Github => github::render(report, out),
     }
 }
 
@@ -55,6 +57,9 @@ pub fn theme(color: bool) -> miette::GraphicalTheme {
     if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() }
 }
 
+pub mod github;
+pub mod human;
 pub mod json;
 pub mod rules;
+pub mod sarif;
 pub mod services;
