@@ -72,5 +72,15 @@ pub fn run(
 
     let mut findings = sink.into_sorted();
     checks::apply_severity_overrides(&mut findings, policy);
-    Outcome { db: db.map(|d| d.summary(now)), fleet, findings, timings }
+    let db = db.map(|d| {
+        let mut summary = d.summary(now);
+        // Paths in reports stay relative to the root when they are inside it.
+        if let Ok(abs) = std::fs::canonicalize(&d.path)
+            && let Some(rel) = crate::discover::relative(root, &abs)
+        {
+            summary.path = rel;
+        }
+        summary
+    });
+    Outcome { db, fleet, findings, timings }
 }

@@ -34,7 +34,10 @@ fn stderr_snapshot(name: &str, repo: &TempRepo, run: &Run) {
 fn repo_with_service() -> TempRepo {
     let repo = TempRepo::new();
     repo.package("services/billing", "billing", true, "");
-    repo.file("services/billing/Cargo.lock", "version = 3\n\n[[package]]\nname = \"billing\"\nversion = \"0.1.0\"\n");
+    repo.file(
+        "services/billing/Cargo.lock",
+        "version = 3\n\n[[package]]\nname = \"billing\"\nversion = \"0.1.0\"\n",
+    );
     repo
 }
 
