@@ -15,13 +15,15 @@ use crate::diag::{
 };
 use crate::registry;
 use crate::workspace::{Package, PackageKind};
+use lockfile::LockPackage;
 use rayon::prelude::*;
+use rustsec::Collection;
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
-use rustsec::{Collection, Lockfile};
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+mod lockfile;
 
 pub const VULNERABILITY: &str = "advisories/vulnerability";
 pub const UNMAINTAINED: &str = "advisories/unmaintained";
@@ -130,10 +132,9 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
         }
         Err(e) => return vec![diag::parse_error(rel, 1, 1, format!("cannot read lockfile: {e}"))],
     };
-    let lockfile = match Lockfile::from_str(&text) {
-        Ok(l) => l,
-        Err(e) => {
-            let message = e.to_string();
+    let packages = match lockfile::parse(&text) {
+        Ok(p) => p,
+        Err(message) => {
             let (line, col) = error_position(&message);
             let first = message.lines().next().unwrap_or("invalid lockfile").trim().to_lowercase();
             return vec![diag::parse_error(rel, line, col, format!("invalid Cargo.lock: {first}"))];
@@ -141,13 +142,13 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
     };
 
     let lines = package_lines(&text);
-    let graph = Graph::new(&lockfile);
+    let graph = Graph::new(&packages);
     let members: Vec<&Package> = ctx.fleet.packages_of_lockfile(rel).collect();
     let roots: Vec<(&Package, Vec<bool>)> =
         members.iter().filter_map(|p| graph.local_index(p).map(|i| (*p, graph.reachable_from(i)))).collect();
 
     let mut out = Vec::new();
-    for (idx, pkg) in lockfile.packages.iter().enumerate() {
+    for (idx, pkg) in packages.iter().map(|p| &p.package).enumerate() {
         if pkg.source.as_ref().is_none_or(|s| !s.is_default_registry()) {
             continue;
         }
@@ -316,43 +317,45 @@ fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
 
 /// The lockfile's dependency graph, by package index.
 struct Graph<'a> {
-    lockfile: &'a Lockfile,
+    packages: &'a [LockPackage],
     edges: Vec<Vec<usize>>,
 }
 
 impl<'a> Graph<'a> {
-    fn new(lockfile: &'a Lockfile) -> Graph<'a> {
+    fn new(packages: &'a [LockPackage]) -> Graph<'a> {
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, p) in lockfile.packages.iter().enumerate() {
-            by_name.entry(p.name.as_str()).or_default().push(i);
+        for (i, p) in packages.iter().enumerate() {
+            by_name.entry(p.package.name.as_str()).or_default().push(i);
         }
-        let edges = lockfile
-            .packages
+        let edges = packages
             .iter()
             .map(|p| {
-                p.dependencies
+                p.deps
                     .iter()
-                    .filter_map(|d| {
-                        let candidates = by_name.get(d.name.as_str())?;
+                    .filter_map(|(name, version, source)| {
+                        let candidates = by_name.get(name.as_str())?;
                         candidates
                             .iter()
                             .copied()
                             .find(|&i| {
-                                let q = &lockfile.packages[i];
-                                q.version == d.version && (d.source.is_none() || q.source == d.source)
+                                let q = &packages[i].package;
+                                version.as_ref().is_some_and(|v| q.version.to_string() == *v)
+                                    && source.as_ref().is_none_or(|s| {
+                                        q.source.as_ref().is_some_and(|qs| qs.to_string() == *s)
+                                    })
                             })
                             .or_else(|| (candidates.len() == 1).then(|| candidates[0]))
                     })
                     .collect()
             })
             .collect();
-        Graph { lockfile, edges }
+        Graph { packages, edges }
     }
 
     /// The lockfile entry of a fleet package: a package with no source (path or workspace
     /// member) of the same name, and the same version when the manifest states one.
     fn local_index(&self, p: &Package) -> Option<usize> {
-        self.lockfile.packages.iter().position(|q| {
+        self.packages.iter().map(|l| &l.package).position(|q| {
             q.source.is_none()
                 && q.name.as_str() == p.name
                 && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
