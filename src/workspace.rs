@@ -101,6 +101,23 @@ pub struct Package {
 }
 
 impl Package {
+    /// A package with no dependencies, its manifest at `DIR/Cargo.toml` and its own workspace
+    /// (for tests and for fleets built by hand).
+    pub fn new(name: &str, dir: &str, kind: PackageKind) -> Package {
+        let manifest = if dir == "." { "Cargo.toml".to_string() } else { format!("{dir}/Cargo.toml") };
+        Package {
+            name: name.into(),
+            version: None,
+            kind,
+            manifest,
+            dir: dir.into(),
+            workspace: dir.into(),
+            lockfile: None,
+            dependencies: Vec::new(),
+            bins: Vec::new(),
+        }
+    }
+
     /// Direct dependencies of the `normal` kind (the count shown by `fleetward services`).
     pub fn direct_dependency_count(&self) -> usize {
         self.dependencies.iter().filter(|d| d.kind == DepKind::Normal).count()

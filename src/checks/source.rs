@@ -597,17 +597,7 @@ mod tests {
 
     #[test]
     fn skip_dirs_and_owner() {
-        let mk = |name: &str, dir: &str| Package {
-            name: name.into(),
-            version: None,
-            kind: crate::workspace::PackageKind::Service,
-            manifest: format!("{dir}/Cargo.toml"),
-            dir: dir.into(),
-            workspace: dir.into(),
-            lockfile: None,
-            dependencies: Vec::new(),
-            bins: Vec::new(),
-        };
+        let mk = |name: &str, dir: &str| Package::new(name, dir, crate::workspace::PackageKind::Service);
         let fleet = Fleet { packages: vec![mk("root", "."), mk("a", "services/a")], ..Fleet::default() };
         assert_eq!(owner(&fleet, "services/a/src/main.rs"), Some(1));
         assert_eq!(owner(&fleet, "services/ab/src/main.rs"), Some(0));

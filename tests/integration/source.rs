@@ -12,17 +12,7 @@ use fleetward::diag::Sink;
 use fleetward::workspace::{Fleet, Package, PackageKind};
 
 fn package(name: &str, dir: &str) -> Package {
-    Package {
-        name: name.into(),
-        version: None,
-        kind: PackageKind::Service,
-        manifest: format!("{dir}/Cargo.toml"),
-        dir: dir.into(),
-        workspace: dir.into(),
-        lockfile: None,
-        dependencies: Vec::new(),
-        bins: Vec::new(),
-    }
+    Package::new(name, dir, PackageKind::Service)
 }
 
 fn repo() -> (TempRepo, Fleet) {

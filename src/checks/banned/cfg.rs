@@ -188,17 +188,7 @@ mod tests {
     use super::*;
 
     fn pkg(name: &str, dir: &str) -> Package {
-        Package {
-            name: name.into(),
-            version: None,
-            kind: crate::workspace::PackageKind::Service,
-            manifest: format!("{dir}/Cargo.toml"),
-            dir: dir.into(),
-            workspace: dir.into(),
-            lockfile: None,
-            dependencies: Vec::new(),
-            bins: Vec::new(),
-        }
+        Package::new(name, dir, crate::workspace::PackageKind::Service)
     }
 
     fn finding(rule: &str, file: &str) -> Finding {
