@@ -43,6 +43,11 @@ pub fn parse(text: &str) -> Vec<Directive> {
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let Some(comment_at) = line.find("//") else { continue };
+        // `//` inside a string literal (an odd number of unescaped quotes before it) is not a
+        // comment: a test that embeds a directive in a string must not count as one.
+        if inside_string(&line[..comment_at]) {
+            continue;
+        }
         let comment = &line[comment_at + 2..];
         let Some(m) = comment.find(MARKER) else { continue };
         // Only `// fleetward:allow(` (after optional `/` or `!` and spaces), not prose.
@@ -134,9 +139,34 @@ pub fn apply(
     findings.extend(extra);
 }
 
+/// Whether the end of `prefix` lies inside a `"..."` string literal.
+fn inside_string(prefix: &str) -> bool {
+    let mut inside = false;
+    let mut escaped = false;
+    for c in prefix.chars() {
+        match c {
+            '\\' if inside => escaped = !escaped,
+            '"' if !escaped => inside = !inside,
+            _ => escaped = false,
+        }
+        if c != '\\' {
+            escaped = false;
+        }
+    }
+    inside
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directives_inside_string_literals_are_not_comments() {
+        let text = "let s = \"a // fleetward:allow(banned/x) reason\";\nlet t = \"q\\\"\"; // fleetward:allow(banned/y) real\n";
+        let d = parse(text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].rules, vec!["banned/y".to_string()]);
+    }
 
     #[test]
     fn parses_rules_reason_and_target_line() {
