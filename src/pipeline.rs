@@ -62,7 +62,7 @@ pub fn run(
         let source = checks::source::Enabled::from_checks(|c| selection.enabled(c));
         if source.any() {
             let (ctx, sink) = (&ctx, &sink);
-            // HELPER(lead): build the config from the policy once config.rs parses `[source]`/`[unsafe]`.
+            // The `[source]`, `[unsafe]` and `[banned]` policy sections are not parsed yet (issue 3): defaults apply.
             s.spawn(move |_| {
                 checks::source::check(ctx, source, &checks::source::cfg::SourceConfig::default(), sink)
             });
