@@ -262,7 +262,29 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
             out.push(finding);
         }
     }
+    disambiguate_keys(&mut out);
     out
+}
+
+/// When one advisory hits two versions of a crate in one lockfile, the `ID:crate` keys (and so
+/// the fingerprints) would collide: add the semver-compatible line (`@0.4`, `@1`) to those.
+fn disambiguate_keys(findings: &mut [Finding]) {
+    let mut count: HashMap<(String, String), usize> = HashMap::new();
+    for f in findings.iter() {
+        *count.entry((f.rule.clone(), f.key.clone())).or_default() += 1;
+    }
+    for f in findings.iter_mut() {
+        if count[&(f.rule.clone(), f.key.clone())] > 1
+            && let Some(version) = f.advisory.as_ref().and_then(|a| rustsec::Version::parse(&a.version).ok())
+        {
+            let line = match (version.major, version.minor) {
+                (0, 0) => format!("0.0.{}", version.patch),
+                (0, minor) => format!("0.{minor}"),
+                (major, _) => major.to_string(),
+            };
+            f.key = format!("{}@{line}", f.key);
+        }
+    }
 }
 
 /// The line of `dep` in the package's manifest when it is a direct dependency, else 1.

@@ -79,3 +79,28 @@ fn shared_lockfiles_match_expected_findings() {
         }
     }
 }
+
+#[test]
+fn fingerprints_are_unique_on_real_lockfiles() {
+    let (Some(lockfiles), Some(db)) = (shared("lockfiles"), shared("advisory-db")) else {
+        return;
+    };
+    for entry in std::fs::read_dir(&lockfiles).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("Cargo.lock").is_file() {
+            continue;
+        }
+        let repo = TempRepo::new();
+        repo.file("Cargo.lock", std::fs::read(dir.join("Cargo.lock")).unwrap());
+        let run = repo.run(&["audit", "--advisory-db", db.to_str().unwrap(), "--format", "json"]);
+        let report = run.json();
+        let prints: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["fingerprint"].as_str().unwrap())
+            .collect();
+        let unique: BTreeSet<&str> = prints.iter().copied().collect();
+        assert_eq!(unique.len(), prints.len(), "{}: two findings share a fingerprint", dir.display());
+    }
+}
