@@ -117,6 +117,10 @@ pub struct RulesArgs {
     pub rule: Option<String>,
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
+    /// Policy file whose own rules are listed too (default: fleetward.toml found upward from
+    /// the current directory)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

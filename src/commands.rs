@@ -28,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Clean)
         }
         Command::Rules(args) => {
+            // The policy's own rules (packs, `[[banned.deny]]`) are listed with the built-ins.
+            load_policy(args.config.as_deref(), Path::new("."))?;
             let mut out = std::io::stdout().lock();
             report::rules::render(args.rule.as_deref(), args.format, &mut out)?;
             Ok(ExitStatus::Clean)

@@ -10,12 +10,15 @@
 //! `starter.toml`, and add a good and a bad case to the tests.
 
 mod advisories;
+mod banned;
 pub mod context;
 mod fleet;
 mod severity;
+mod source;
 #[cfg(test)]
 mod tests;
 
+use crate::checks::source::cfg::SourceConfig;
 use crate::diag::Severity;
 use context::Ctx;
 use globset::GlobMatcher;
@@ -37,6 +40,8 @@ pub struct Policy {
     pub advisories: AdvisoriesPolicy,
     /// Per-rule severity overrides: rule id (or `check/*`) -> severity.
     pub severity: BTreeMap<String, Severity>,
+    /// `[source]`, `[unsafe]` and `[banned]`: what the source checks scan and enforce.
+    pub source: SourceConfig,
 }
 
 impl Default for Policy {
@@ -48,6 +53,7 @@ impl Default for Policy {
             fleet: FleetPolicy::default(),
             advisories: AdvisoriesPolicy::default(),
             severity: BTreeMap::new(),
+            source: SourceConfig::default(),
         }
     }
 }
@@ -133,7 +139,8 @@ impl AdvisoryIgnore {
 pub const INFORMATIONAL: &[&str] = &["unmaintained", "unsound", "notice"];
 
 /// The keys of the top level of the policy file.
-pub const TOP_LEVEL_KEYS: &[&str] = &["fail_on", "fleet", "advisories", "severity"];
+pub const TOP_LEVEL_KEYS: &[&str] =
+    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned"];
 
 /// Look for `fleetward.toml` in `start` and its ancestors.
 pub fn find_upward(start: &Path) -> Option<PathBuf> {
@@ -216,6 +223,7 @@ pub fn load(path: Option<&Path>, root: &Path) -> Result<Policy, Box<ConfigError>
     let base_dir = canonical.parent().map_or_else(PathBuf::new, Path::to_path_buf);
     match validate(&text, &base_dir) {
         Ok(policy) => {
+            crate::registry::register_user_rules(&policy.source.banned.rules);
             Ok(Policy { path: Some(path.to_path_buf()), rel_path: rel_to_root(&canonical, root), ..policy })
         }
         Err(problems) => Err(Box::new(ConfigError::new(shown, text, problems))),
@@ -247,6 +255,7 @@ pub fn validate(text: &str, base_dir: &Path) -> Result<Policy, Vec<ConfigProblem
         fleet: fleet::validate(&mut ctx, &root),
         advisories: advisories::validate(&mut ctx, &root),
         severity: severity::validate(&mut ctx, &root),
+        source: source::validate(&mut ctx, &root),
     };
     let problems = ctx.finish();
     if problems.is_empty() { Ok(policy) } else { Err(problems) }

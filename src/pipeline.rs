@@ -62,16 +62,13 @@ pub fn run(
         let source = checks::source::Enabled::from_checks(|c| selection.enabled(c));
         if source.any() {
             let (ctx, sink) = (&ctx, &sink);
-            // The `[source]`, `[unsafe]` and `[banned]` policy sections are not parsed yet (issue 3): defaults apply.
-            s.spawn(move |_| {
-                checks::source::check(ctx, source, &checks::source::cfg::SourceConfig::default(), sink)
-            });
+            s.spawn(move |_| checks::source::check(ctx, source, &ctx.policy.source, sink));
         }
     });
     timings.push(("checks".to_string(), t.elapsed()));
 
     let mut findings = sink.into_sorted();
-    checks::apply_severity_overrides(&mut findings, policy);
+    checks::apply_severity_overrides(&mut findings, policy, &fleet);
     let db = db.map(|d| {
         let mut summary = d.summary(now);
         // Paths in reports stay relative to the root when they are inside it.

@@ -89,6 +89,12 @@ struct Pack {
     rule: Vec<Rule>,
 }
 
+/// Parse a rule pack (the format of the files under `rules/`, also used for the user's own
+/// packs named in the policy).
+pub fn parse_pack(text: &str) -> Result<Vec<Rule>, toml::de::Error> {
+    toml::from_str::<Pack>(text).map(|p| p.rule)
+}
+
 /// All built-in rules, sorted by id. Panics only if a compiled-in pack is malformed, which the
 /// test suite rules out.
 pub fn rules() -> &'static [Rule] {
@@ -97,9 +103,7 @@ pub fn rules() -> &'static [Rule] {
         let mut all: Vec<Rule> = PACKS
             .iter()
             .flat_map(|(name, text)| {
-                toml::from_str::<Pack>(text)
-                    .unwrap_or_else(|e| panic!("built-in rule pack {name} is malformed: {e}"))
-                    .rule
+                parse_pack(text).unwrap_or_else(|e| panic!("built-in rule pack {name} is malformed: {e}"))
             })
             .collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
@@ -107,8 +111,36 @@ pub fn rules() -> &'static [Rule] {
     })
 }
 
+/// The rule `id`: a built-in one, else one the policy added ([`register_user_rules`]).
 pub fn rule(id: &str) -> Option<&'static Rule> {
-    rules().iter().find(|r| r.id == id)
+    rules().iter().find(|r| r.id == id).or_else(|| user_rules().into_iter().find(|r| r.id == id))
+}
+
+static USER_RULES: std::sync::RwLock<Vec<&'static Rule>> = std::sync::RwLock::new(Vec::new());
+
+/// Make the rules of the policy (user packs, `[[banned.deny]]` entries) known to [`rule`], so
+/// reports document them like built-in ones. A process checks with one policy; registering an
+/// id again replaces the earlier rule.
+pub fn register_user_rules(rules: &[&'static Rule]) {
+    let mut all = USER_RULES.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for r in rules {
+        all.retain(|old| old.id != r.id);
+        all.push(r);
+    }
+}
+
+/// The built-in rules and those the policy added, sorted by id.
+pub fn all_rules() -> Vec<&'static Rule> {
+    let mut v: Vec<&'static Rule> = rules().iter().chain(user_rules()).collect();
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v
+}
+
+/// The rules registered by the policy, sorted by id.
+pub fn user_rules() -> Vec<&'static Rule> {
+    let mut v = USER_RULES.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v
 }
 
 /// The check names of DESIGN.md §2, in the order they run.

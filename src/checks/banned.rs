@@ -18,13 +18,8 @@ mod visitor;
 use super::source::FileCtx;
 use crate::diag::Finding;
 
-/// Run the banned rules of the registry over one parsed file.
-pub fn visit_file(ctx: &FileCtx<'_>, file: &syn::File, out: &mut Vec<Finding>) {
-    visitor::run(ctx, matcher::Index::builtin(), file, out);
-}
-
-/// Run an explicit index (tests, user packs) over one parsed file.
-pub fn visit_file_with(ctx: &FileCtx<'_>, index: &matcher::Index, file: &syn::File, out: &mut Vec<Finding>) {
+/// Run the banned rules of `index` (built-ins and the policy's own) over one parsed file.
+pub fn visit_file(ctx: &FileCtx<'_>, index: &matcher::Index, file: &syn::File, out: &mut Vec<Finding>) {
     visitor::run(ctx, index, file, out);
 }
 
@@ -129,7 +124,7 @@ types = ["std::cell::RefCell"]
         }
         let rules: &'static [crate::registry::Rule] =
             Box::leak(toml::from_str::<Pack>(pack).expect("pack").rule.into_boxed_slice());
-        let index = super::matcher::Index::from_rules(rules);
+        let index = super::matcher::Index::from_rules(rules.iter());
         let text = "use std::cell::RefCell as Cell2;\nstatic B: &[u8] = include_bytes!(\"x.bin\");\nfn f(_: Cell2<u8>, _: core::cell::RefCell<u8>) { let _ = my_include_bytes!(); }\n";
         let file = syn::parse_file(text).expect("parse");
         let empty = CrateIndex::default();
@@ -142,7 +137,7 @@ types = ["std::cell::RefCell"]
             skipped_lines: Vec::new(),
         };
         let mut out = Vec::new();
-        super::visit_file_with(&ctx, &index, &file, &mut out);
+        super::visit_file(&ctx, &index, &file, &mut out);
         let got: Vec<String> = out
             .iter()
             .map(|f| format!("{}:{} {}", f.location.span.line, f.location.span.column, f.message))

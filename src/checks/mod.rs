@@ -20,15 +20,25 @@ pub struct CheckCtx<'a> {
     pub now: jiff::civil::Date,
 }
 
-/// Apply the policy's `[severity]` table: an exact rule id wins over a `check/*` entry.
-pub fn apply_severity_overrides(findings: &mut [Finding], policy: &Policy) {
-    if policy.severity.is_empty() {
+/// Apply the policy's severity overrides: the `[severity]` table (an exact rule id wins over a
+/// `check/*` entry), then for `banned` rules `[banned] severity` and the `[[banned.service]]`
+/// overrides of the package that owns the finding's file.
+pub fn apply_severity_overrides(findings: &mut [Finding], policy: &Policy, fleet: &Fleet) {
+    let banned = &policy.source.banned;
+    let per_service = !banned.severity.is_empty() || banned.services.iter().any(|s| !s.severity.is_empty());
+    if policy.severity.is_empty() && !per_service {
         return;
     }
     for f in findings {
         let check = f.rule.split('/').next().unwrap_or("");
         if let Some(s) = policy.severity.get(&f.rule).or_else(|| policy.severity.get(&format!("{check}/*"))) {
             f.severity = *s;
+        }
+        if per_service && check == "banned" {
+            let package = source::owner(fleet, &f.location.file).map(|i| &fleet.packages[i]);
+            if let Some(s) = banned.severity(&f.rule, package) {
+                f.severity = s;
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::workspace::{Fleet, Package};
 use cfg::{SourceConfig, UnsafeMode};
 use rayon::prelude::*;
 use resolve::CrateIndex;
+use std::sync::atomic::AtomicBool;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
@@ -105,6 +106,7 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
         .map(|rel| (rel.as_str(), owner(fleet, rel)))
         .filter(|(rel, pkg)| wanted(fleet, rel, *pkg, cfg))
         .collect();
+    let used: Vec<AtomicBool> = cfg.banned.exceptions.iter().map(|_| AtomicBool::new(false)).collect();
     let run = || {
         let indexes: Vec<CrateIndex> = if enabled.banned {
             build_indexes(fleet, &jobs)
@@ -117,8 +119,9 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
                 package: pkg.map(|i| &fleet.packages[i]),
                 index: pkg.and_then(|i| indexes.get(i)).unwrap_or(&empty),
             };
-            let findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
+            let mut findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
             proc_macro2::extra::invalidate_current_thread_spans();
+            cfg.banned.apply(&mut findings, env.package, ctx.now, &used);
             sink.extend(findings);
         });
     };
@@ -131,6 +134,10 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
     {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
+    }
+    if enabled.banned {
+        let policy_file = ctx.policy.rel_path.as_deref().unwrap_or(crate::config::FILE_NAME);
+        sink.extend(cfg.banned.exception_findings(&used, ctx.now, policy_file));
     }
 }
 
@@ -320,7 +327,7 @@ fn scan_inner(
     };
     let mut findings = Vec::new();
     if enabled.banned {
-        super::banned::visit_file(&fctx, &file, &mut findings);
+        super::banned::visit_file(&fctx, cfg.banned.index(), &file, &mut findings);
     }
     if enabled.unsafe_code {
         super::unsafe_code::visit_file(&fctx, &file, &mut findings);

@@ -496,6 +496,11 @@ impl<'s> Ctx<'s> {
         date.map(|d| Spanned::new(value.span(), d))
     }
 
+    /// `path` as written in the policy, resolved against the policy file's directory.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        self.base_dir.join(path)
+    }
+
     /// The path `key` of `table`, resolved against the policy file's directory.
     pub fn path(&mut self, table: &Table<'_, '_>, key: &str) -> Option<Spanned<PathBuf>> {
         let value = table.get(key)?;

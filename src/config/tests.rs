@@ -109,6 +109,10 @@ fn starter_examples_uncommented_are_valid() {
     assert_eq!(p.advisories.ignore.len(), 1);
     assert_eq!(p.advisories.ignore[0].services, ["billing", "libs/*"]);
     assert_eq!(p.severity.len(), 2);
+    let b = &p.source.banned;
+    assert_eq!((b.rules.len(), b.exceptions.len(), b.services.len(), b.disable.len()), (1, 1, 1, 1));
+    assert_eq!(b.rules[0].id, "banned/policy-exit");
+    assert_eq!(p.source.unsafe_policy.overrides.len(), 1);
 }
 
 /// Every key the starter mentions, in `FULL`, is read into the policy.
@@ -578,4 +582,161 @@ fn context_api_serves_a_new_section() {
             "invalid `demo.levels.x`: expected a string, found an integer",
         ]
     );
+}
+
+// ----- [source], [unsafe], [banned] -----------------------------------------------------------
+
+#[test]
+fn source_and_unsafe_sections() {
+    let p = ok(r#"
+[source]
+skip_test_code = false
+skip_dirs = ["tests"]
+max_file_size = "512KiB"
+scan_orphan_files = true
+
+[unsafe]
+mode = "deny"
+[[unsafe.service]]
+services = ["ffi-bridge", "libs/simd-*"]
+mode = "allow"
+"#);
+    let s = &p.source;
+    assert!(!s.skip_test_code && s.scan_orphan_files);
+    assert_eq!(s.skip_dirs, ["tests"]);
+    assert_eq!(s.max_file_bytes, 512 * 1024);
+    use crate::checks::source::cfg::UnsafeMode;
+    use crate::workspace::{Package, PackageKind};
+    let pkg = |n: &str, d: &str| Package::new(n, d, PackageKind::Service);
+    assert_eq!(s.unsafe_policy.mode_for(Some(&pkg("billing", "services/billing"))), UnsafeMode::Deny);
+    assert_eq!(s.unsafe_policy.mode_for(Some(&pkg("ffi-bridge", "services/ffi"))), UnsafeMode::Allow);
+    assert_eq!(s.unsafe_policy.mode_for(Some(&pkg("simd", "libs/simd-avx"))), UnsafeMode::Allow);
+    assert_eq!(ok("[source]\nmax_file_size = 1000\n").source.max_file_bytes, 1000);
+}
+
+#[test]
+fn source_and_unsafe_problems() {
+    assert_eq!(
+        problems(
+            "[source]\nskip_dirs = [\"a/b\"]\nmax_file_size = \"8 parsecs\"\n[unsafe]\nmode = \"forbid\"\n[[unsafe.service]]\nservices = []\nmode = \"allow\"\n[[unsafe.service]]\nservices = [\"x\"]\n"
+        ),
+        [
+            "line 2: `a/b` in `source.skip_dirs` is not a directory name [name top-level directories of a package, like \"tests\"; use `[fleet] exclude` for paths and globs]",
+            "line 3: invalid size for `source.max_file_size` [write a number of bytes, or a size like \"8MiB\" or \"512KiB\"]",
+            "line 5: unknown value `forbid` in `unsafe.mode` [expected one of: `require-safety-comment`, `deny`, `allow`]",
+            "line 7: `unsafe.service[1].services` is empty [name the services, like `services = [\"billing\", \"services/legacy-*\"]`]",
+            "line 9: missing `mode` in `unsafe.service[2]` [say which mode applies to these services, like `mode = \"deny\"`]",
+        ]
+    );
+}
+
+#[test]
+fn banned_section_good() {
+    let p = ok(r#"
+[banned]
+disable = ["banned/memory-raw-pointer-access"]
+severity = { "banned/process-environment-mutation" = "high" }
+
+[[banned.deny]]
+path = "std::process::exit"
+reason = "services shut down through the supervisor"
+replacement = "return an error from main"
+
+[[banned.deny]]
+id = "banned/policy-no-unwrap"
+method = "unwrap"
+reason = "handle errors"
+severity = "low"
+
+[[banned.exception]]
+rule = "banned/policy-exit"
+reason = "the CLI tool may exit"
+services = ["tools/*"]
+paths = ["tools/**"]
+
+[[banned.service]]
+services = ["legacy-*"]
+disable = ["banned/*"]
+enable = ["banned/policy-exit"]
+"#);
+    let b = &p.source.banned;
+    assert_eq!(b.disable, ["banned/memory-raw-pointer-access"]);
+    assert_eq!(b.severity.get("banned/process-environment-mutation"), Some(&Severity::High));
+    let ids: Vec<&str> = b.rules.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["banned/policy-exit", "banned/policy-no-unwrap"]);
+    assert_eq!(b.rules[0].why, "services shut down through the supervisor");
+    assert_eq!(b.rules[0].instead, "return an error from main");
+    assert_eq!(b.rules[1].severity, Severity::Low);
+    use crate::checks::banned::matcher::Kind;
+    assert_eq!(b.index().get(Kind::Path, "std::process::exit")[0].rule.id, "banned/policy-exit");
+    assert_eq!(b.index().get(Kind::Method, "unwrap")[0].rule.id, "banned/policy-no-unwrap");
+    assert!(!b.index().get(Kind::Path, "std::mem::transmute").is_empty(), "built-ins stay");
+    assert_eq!((b.exceptions[0].rule.as_str(), b.exceptions[0].line), ("banned/policy-exit", 18));
+    assert_eq!(b.services[0].enable, ["banned/policy-exit"]);
+}
+
+#[test]
+fn banned_section_problems() {
+    assert_eq!(
+        problems(
+            r#"[banned]
+disable = ["banned/memory-transmut", "advisories/unmaintained"]
+[[banned.deny]]
+path = "a::b"
+method = "c"
+reason = "r"
+[[banned.deny]]
+macro = "dbg!"
+[[banned.exception]]
+rule = "banned/memory-transmute"
+[[banned.deny]]
+type = "std::cell::RefCell"
+reason = "r"
+id = "banned/memory-transmute"
+"#
+        ),
+        [
+            "line 2: unknown rule `banned/memory-transmut` in `banned.disable` [did you mean `banned/memory-transmute`?]",
+            "line 2: unknown rule `advisories/unmaintained` in `banned.disable` [only `banned/...` rules can be named here; `[severity]` takes any rule]",
+            "line 3: `banned.deny[1]` must name exactly one of `path`, `method`, `macro`, `type` [one entry per banned name, like `path = \"std::process::exit\"`]",
+            "line 7: missing `reason` in `banned.deny[2]` [say why it is banned, like `reason = \"services stop through the supervisor\"`]",
+            "line 9: missing `reason` in `banned.exception[1]` [say why these findings are accepted, like `reason = \"FFI boundary, fuzzed\"`]",
+            "line 11: `banned.deny[3]` would be rule `banned/memory-transmute`, which already exists [give the entry its own `id = \"banned/...\"`]",
+        ]
+    );
+}
+
+#[test]
+fn banned_packs_are_read_next_to_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = r#"
+[[rule]]
+id = "banned/team-refcell"
+name = "shared mutable state"
+severity = "low"
+summary = "a `RefCell` is used"
+what = "Finds the `std::cell::RefCell` type."
+why = "Services share state through actors."
+example = "`RefCell<u8>`"
+instead = "Use a channel."
+[[rule.match]]
+types = ["std::cell::RefCell"]
+"#;
+    std::fs::create_dir(dir.path().join("security")).unwrap();
+    std::fs::write(dir.path().join("security/extra.toml"), pack).unwrap();
+    std::fs::write(dir.path().join("security/bad.toml"), "[[rule]]\nid = \"banned/x\"\n").unwrap();
+    std::fs::write(dir.path().join("security/clash.toml"), pack.replace("team-refcell", "memory-transmute"))
+        .unwrap();
+    let p = validate("[banned]\npacks = [\"security/extra.toml\"]\n", dir.path()).expect("valid");
+    assert_eq!(p.source.banned.rules[0].id, "banned/team-refcell");
+    let src =
+        "[banned]\npacks = [\"security/bad.toml\", \"security/missing.toml\", \"security/clash.toml\"]\n";
+    let got: Vec<String> = validate(src, dir.path()).unwrap_err().iter().map(|p| p.message.clone()).collect();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(
+        got[0].starts_with("invalid rule pack `security/bad.toml` (line 1): missing field `name`"),
+        "{got:#?}"
+    );
+    assert!(got[1].starts_with("cannot read rule pack `security/missing.toml`: "), "{got:#?}");
+    assert_eq!(got[2], "rule `banned/memory-transmute` in pack `security/clash.toml` is not usable");
 }

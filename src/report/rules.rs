@@ -5,16 +5,16 @@ use crate::registry;
 use std::io::{self, Write};
 
 pub fn render(id: Option<&str>, format: ListFormat, out: &mut dyn Write) -> io::Result<()> {
-    let rules = registry::rules();
+    let rules = registry::all_rules();
     match (id, format) {
         (None, ListFormat::Human) => {
             let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            for r in rules {
+            for r in &rules {
                 writeln!(out, "{:width$}  {:8}  {}", r.id, r.severity.as_str(), r.summary)?;
             }
         }
         (None, ListFormat::Json) => {
-            let list: Vec<_> = rules.iter().map(rule_json).collect();
+            let list: Vec<_> = rules.iter().map(|r| rule_json(r)).collect();
             serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "version": 1, "rules": list }))?;
             writeln!(out)?;
         }

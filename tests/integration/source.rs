@@ -103,3 +103,109 @@ fn rules_are_explained_by_the_binary() {
         assert!(list.contains(id), "{id} missing from `fleetward rules`");
     }
 }
+
+/// `[banned]`, `[unsafe]` and `[source]` of the policy, end to end through the binary: a deny
+/// entry becomes a rule (documented in SARIF), a per-service override turns rules off and on,
+/// per-service severities and unsafe modes apply, an exception suppresses (not drops) its
+/// findings, and expired and unused exceptions are findings at their line of the policy.
+#[test]
+fn policy_sections_drive_the_source_checks() {
+    let repo = TempRepo::new();
+    repo.file(
+        "fleetward.toml",
+        r#"[unsafe]
+mode = "deny"
+[[unsafe.service]]
+services = ["ffi"]
+mode = "allow"
+
+[banned]
+severity = { "banned/memory-transmute" = "low" }
+
+[[banned.deny]]
+path = "std::process::exit"
+reason = "services stop through the supervisor"
+replacement = "return an error from main"
+
+[[banned.exception]]
+rule = "banned/policy-exit"
+reason = "the admin CLI exits on bad flags"
+paths = ["services/admin/**"]
+
+[[banned.exception]]
+rule = "banned/memory-box-from-raw"
+reason = "old ffi shim"
+expires = 2026-01-01
+
+[[banned.exception]]
+rule = "banned/memory-transmute"
+reason = "nothing left"
+services = ["nobody"]
+
+[[banned.service]]
+services = ["legacy-*"]
+disable = ["banned/*"]
+severity = { "banned/policy-exit" = "high" }
+enable = ["banned/policy-exit"]
+"#,
+    )
+    .package("services/api", "api", true, "")
+    .package("services/admin", "admin", true, "")
+    .package("services/ffi", "ffi", true, "")
+    .package("services/legacy-billing", "legacy-billing", true, "")
+    .file(
+        "services/api/src/main.rs",
+        "use std::process;\nfn main() {\n    let _: f32 = unsafe { std::mem::transmute(1u32) };\n    let _ = unsafe { Box::from_raw(std::ptr::null_mut::<u8>()) };\n    process::exit(1);\n}\n",
+    )
+    .file("services/admin/src/main.rs", "fn main() {\n    std::process::exit(2);\n}\n")
+    .file("services/ffi/src/main.rs", "fn main() {\n    let _: f32 = unsafe { std::mem::transmute(1u32) };\n}\n")
+    .file(
+        "services/legacy-billing/src/main.rs",
+        "fn main() {\n    let _: f32 = unsafe { std::mem::transmute(1u32) };\n    std::process::exit(3);\n}\n",
+    );
+    let run = repo.run(&["check", "--only", "banned,unsafe", "--format", "json"]);
+    run.expect_code(1);
+    let report = run.json();
+    let got: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}:{}{}",
+                f["rule"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"],
+                if f["suppressed"] == true { " suppressed" } else { "" }
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "fleetward/expired-exception medium fleetward.toml:21",
+            "fleetward/unused-exception info fleetward.toml:26",
+            "banned/policy-exit medium services/admin/src/main.rs:2 suppressed",
+            "unsafe/unsafe-code medium services/api/src/main.rs:3",
+            "banned/memory-transmute low services/api/src/main.rs:3",
+            "unsafe/unsafe-code medium services/api/src/main.rs:4",
+            "banned/memory-box-from-raw medium services/api/src/main.rs:4",
+            "banned/policy-exit medium services/api/src/main.rs:5",
+            "banned/memory-transmute low services/ffi/src/main.rs:2",
+            "unsafe/unsafe-code medium services/legacy-billing/src/main.rs:2",
+            "banned/policy-exit high services/legacy-billing/src/main.rs:3",
+        ]
+    );
+    let exit = report["findings"].as_array().unwrap().iter().find(|f| f["line"] == 5).unwrap().clone();
+    assert_eq!(
+        exit["message"],
+        "`process::exit` resolved to `std::process::exit` is banned by the fleet policy: services stop through the supervisor"
+    );
+
+    let sarif = repo.run(&["check", "--only", "banned", "--format", "sarif"]).json();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule = rules.iter().find(|r| r["id"] == "banned/policy-exit").expect("deny rule documented");
+    assert_eq!(rule["shortDescription"]["text"], "`std::process::exit` is banned by the fleet policy");
+    assert!(rule["help"]["text"].as_str().unwrap().contains("services stop through the supervisor"));
+}

@@ -26,14 +26,23 @@
 //! config error, an expired one is a `fleetward/expired-exception` finding and the finding it
 //! covered is reported again, one that matched nothing is `fleetward/unused-exception`.
 
+use super::matcher::Index;
 use crate::checks::source::cfg::ServiceSelector;
 use crate::config::PolicyGlob;
 use crate::diag::{Finding, Location, Severity, Span, Suppression, SuppressionKind};
+use crate::registry::Rule;
 use crate::workspace::Package;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Clone, Default)]
 pub struct BannedConfig {
+    /// The policy's own rules: those of the packs it names (`packs = [..]`) and one per
+    /// `[[banned.deny]]` entry. Registered with [`crate::registry::register_user_rules`].
+    pub rules: Vec<&'static Rule>,
+    /// The built-in banned rules plus [`BannedConfig::rules`], compiled; `None` = built-ins only.
+    pub index: Option<Arc<Index>>,
     /// Rule ids (or `banned/*`) turned off for the whole fleet.
     pub disable: Vec<String>,
     /// Severity per rule id.
@@ -112,27 +121,41 @@ impl BannedConfig {
         sev
     }
 
-    /// Apply enablement, severities and exceptions to the findings of one package, marking in
-    /// `used` (one flag per exception, shared by every package of the run) what matched.
+    /// The index the `banned` visitor uses: built-ins plus the policy's rules.
+    pub fn index(&self) -> &Index {
+        self.index.as_deref().unwrap_or_else(|| Index::builtin())
+    }
+
+    /// Compile [`BannedConfig::rules`] with the built-in rules into [`BannedConfig::index`].
+    pub fn with_rules(mut self, rules: Vec<&'static Rule>) -> BannedConfig {
+        if !rules.is_empty() {
+            let all = crate::registry::rules().iter().chain(rules.iter().copied());
+            self.index = Some(Arc::new(Index::from_rules(all)));
+        }
+        self.rules = rules;
+        self
+    }
+
+    /// Apply enablement and exceptions to the findings of one file of `package`, marking in
+    /// `used` (one flag per exception, shared by every file of the run) what matched.
+    /// Severities are applied with every other override, after the checks
+    /// ([`crate::checks::apply_severity_overrides`]).
     pub fn apply(
         &self,
         findings: &mut Vec<Finding>,
         package: Option<&Package>,
         now: jiff::civil::Date,
-        used: &mut [bool],
+        used: &[AtomicBool],
     ) {
         findings.retain(|f| !f.rule.starts_with("banned/") || self.enabled(&f.rule, package));
         for f in findings.iter_mut().filter(|f| f.rule.starts_with("banned/")) {
-            if let Some(s) = self.severity(&f.rule, package) {
-                f.severity = s;
-            }
             for (i, e) in self.exceptions.iter().enumerate() {
                 let service_ok =
                     e.services.as_ref().is_none_or(|sel| package.is_some_and(|p| sel.matches(p)));
                 let path_ok = e.paths.is_empty() || e.paths.iter().any(|g| g.is_match(&f.location.file));
                 if rule_matches(&e.rule, &f.rule) && service_ok && path_ok {
-                    if let Some(u) = used.get_mut(i) {
-                        *u = true;
+                    if let Some(u) = used.get(i) {
+                        u.store(true, Ordering::Relaxed);
                     }
                     let expired = e.expires.is_some_and(|d| d < now);
                     if !expired && f.suppression.is_none() {
@@ -150,12 +173,13 @@ impl BannedConfig {
     /// locates them).
     pub fn exception_findings(
         &self,
-        used: &[bool],
+        used: &[AtomicBool],
         now: jiff::civil::Date,
         policy_file: &str,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (e, &used) in self.exceptions.iter().zip(used) {
+        for (e, used) in self.exceptions.iter().zip(used) {
+            let used = used.load(Ordering::Relaxed);
             let loc = Location::new(policy_file, Span::line(e.line));
             if let Some(d) = e.expires.filter(|d| *d < now) {
                 out.push(
@@ -189,6 +213,10 @@ mod tests {
 
     fn pkg(name: &str, dir: &str) -> Package {
         Package::new(name, dir, crate::workspace::PackageKind::Service)
+    }
+
+    fn flags(n: usize) -> Vec<AtomicBool> {
+        (0..n).map(|_| AtomicBool::new(false)).collect()
     }
 
     fn finding(rule: &str, file: &str) -> Finding {
@@ -235,11 +263,11 @@ mod tests {
             finding("banned/memory-raw-pointer-access", "services/ledger/src/a.rs"),
             finding("banned/memory-box-from-raw", "services/ledger/src/a.rs"),
         ];
-        let mut used = vec![false; cfg.exceptions.len()];
-        cfg.apply(&mut f, Some(&ledger), now, &mut used);
+        let used = flags(cfg.exceptions.len());
+        cfg.apply(&mut f, Some(&ledger), now, &used);
         let extra = cfg.exception_findings(&used, now, "fleetward.toml");
         assert_eq!(f.len(), 2, "disabled rule dropped");
-        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(cfg.severity(&f[0].rule, Some(&ledger)), Some(Severity::High));
         assert_eq!(f[0].suppression.as_ref().map(|s| s.justification.as_str()), Some("simd lanes"));
         assert!(f[1].suppression.is_none(), "expired exception no longer applies");
         assert_eq!(extra.len(), 1);
@@ -249,8 +277,8 @@ mod tests {
         let legacy = pkg("legacy-billing", "services/legacy-billing");
         assert!(!cfg.enabled("banned/memory-transmute", Some(&legacy)));
         assert!(cfg.enabled("banned/sql-built-with-format", Some(&legacy)));
-        let mut used = vec![false; cfg.exceptions.len()];
-        cfg.apply(&mut Vec::new(), Some(&legacy), now, &mut used);
+        let used = flags(cfg.exceptions.len());
+        cfg.apply(&mut Vec::new(), Some(&legacy), now, &used);
         let extra = cfg.exception_findings(&used, now, "fleetward.toml");
         let rules: Vec<&str> = extra.iter().map(|f| f.rule.as_str()).collect();
         assert_eq!(rules, vec!["fleetward/unused-exception", "fleetward/expired-exception"]);

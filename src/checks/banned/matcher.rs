@@ -102,9 +102,9 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn from_rules(rules: &'static [crate::registry::Rule]) -> Index {
+    pub fn from_rules(rules: impl IntoIterator<Item = &'static crate::registry::Rule>) -> Index {
         let mut index = Index::default();
-        for rule in rules.iter().filter(|r| r.check() == "banned") {
+        for rule in rules.into_iter().filter(|r| r.check() == "banned") {
             for m in &rule.matchers {
                 let lists: [(Kind, &Vec<String>); 6] = [
                     (Kind::Path, &m.paths),

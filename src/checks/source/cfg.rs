@@ -24,6 +24,8 @@ pub struct SourceConfig {
     /// Scan `.rs` files that belong to no package (default false when the fleet has packages).
     pub scan_orphan_files: bool,
     pub unsafe_policy: UnsafePolicy,
+    /// `[banned]`: rules turned off, exceptions, the user's own rules.
+    pub banned: crate::checks::banned::cfg::BannedConfig,
 }
 
 impl Default for SourceConfig {
@@ -36,6 +38,7 @@ impl Default for SourceConfig {
             stack_size: 256 * 1024 * 1024,
             scan_orphan_files: false,
             unsafe_policy: UnsafePolicy::default(),
+            banned: Default::default(),
         }
     }
 }
@@ -68,7 +71,8 @@ impl UnsafePolicy {
     }
 }
 
-/// Selects services by name or by a glob on the package directory.
+/// Selects packages by name or directory (`names`, exact), or by a glob matched against the
+/// name and the directory (`paths`: `legacy-*`, `services/payments/*`).
 #[derive(Debug, Clone)]
 pub struct ServiceSelector {
     pub names: Vec<String>,
@@ -77,7 +81,8 @@ pub struct ServiceSelector {
 
 impl ServiceSelector {
     pub fn matches(&self, p: &Package) -> bool {
-        self.names.contains(&p.name) || self.paths.iter().any(|g| g.is_match(&p.dir))
+        self.names.iter().any(|n| *n == p.name || *n == p.dir)
+            || self.paths.iter().any(|g| g.is_match(&p.dir) || g.is_match(&p.name))
     }
 }
 
