@@ -88,6 +88,12 @@ pub struct CheckArgs {
     /// Number of threads (default: number of CPUs)
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Do not read or write the source checks' result cache
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// Cache directory (default: $FLEETWARD_CACHE_DIR, else the platform's cache directory)
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Colour in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

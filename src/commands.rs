@@ -1,6 +1,7 @@
 //! One function per subcommand: validate options, run the pipeline, hand the result to
 //! `report`. Errors returned from here are "fleetward could not do its job" (exit 2).
 
+use crate::cache;
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DbAction, Format};
 use crate::config::{self, Policy};
 use crate::db::{self, AdvisoryDb};
@@ -69,8 +70,13 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
         // Fails only if a pool already exists (a second run in one process): keep that one.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
-    let selection =
-        if audit_only { Selection { checks: vec!["advisories"] } } else { select(&args.only, &args.skip)? };
+    let mut selection = if audit_only {
+        Selection { checks: vec!["advisories"], cache_dir: None }
+    } else {
+        select(&args.only, &args.skip)?
+    };
+    selection.cache_dir =
+        if args.no_cache { None } else { args.cache_dir.clone().or_else(cache::default_dir) };
     let policy = load_policy(args.config.as_deref(), &root)?;
     let db = if selection.enabled("advisories") {
         let path = db::resolve_path(args.advisory_db.as_deref(), policy.advisories.db.as_deref())?;
@@ -140,7 +146,7 @@ fn select(only: &[String], skip: &[String]) -> anyhow::Result<Selection> {
         .filter(|c| only.is_empty() || only.iter().any(|o| o == c))
         .filter(|c| !skip.iter().any(|s| s == c))
         .collect();
-    Ok(Selection { checks })
+    Ok(Selection { checks, cache_dir: None })
 }
 
 /// The closest of `candidates` to `word`, if close enough to suggest.

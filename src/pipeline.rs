@@ -18,10 +18,12 @@ pub struct Outcome {
     pub timings: Vec<(String, Duration)>,
 }
 
-/// The checks enabled for this run, in [`crate::registry::CHECKS`] order.
+/// The checks enabled for this run, in [`crate::registry::CHECKS`] order, and where the
+/// source checks' result cache lives (`None`: no cache).
 #[derive(Debug, Clone)]
 pub struct Selection {
     pub checks: Vec<&'static str>,
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Selection {
@@ -46,7 +48,16 @@ pub fn run(
 
     let sink = Sink::new();
     sink.extend(fleet.problems.iter().cloned());
-    let ctx = CheckCtx { fleet: &fleet, policy, now };
+    let source = checks::source::Enabled::from_checks(|c| selection.enabled(c));
+    let cache = match &selection.cache_dir {
+        Some(dir) if source.any() => Some(crate::cache::Cache::open(
+            dir,
+            root,
+            &checks::source::cache_namespace(source, &policy.source),
+        )),
+        _ => None,
+    };
+    let ctx = CheckCtx { fleet: &fleet, policy, now, cache: cache.as_ref() };
     let t = Instant::now();
     rayon::scope(|s| {
         if selection.enabled("advisories")
@@ -59,13 +70,19 @@ pub fn run(
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::lockfiles::check(ctx, sink));
         }
-        let source = checks::source::Enabled::from_checks(|c| selection.enabled(c));
         if source.any() {
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::source::check(ctx, source, &ctx.policy.source, sink));
         }
     });
     timings.push(("checks".to_string(), t.elapsed()));
+    if let Some(cache) = cache {
+        let t = Instant::now();
+        let (hits, misses) = cache.stats();
+        // A cache that cannot be written only costs speed next time.
+        let saved = if cache.save().is_ok() { "" } else { ", not saved" };
+        timings.push((format!("cache ({hits} hits, {misses} misses{saved})"), t.elapsed()));
+    }
 
     let mut findings = sink.into_sorted();
     checks::apply_severity_overrides(&mut findings, policy, &fleet);

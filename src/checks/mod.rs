@@ -18,6 +18,8 @@ pub struct CheckCtx<'a> {
     pub policy: &'a Policy,
     /// Today's date (from `FLEETWARD_NOW` when set, for reproducible reports).
     pub now: jiff::civil::Date,
+    /// The per-file result cache of the source checks, unless `--no-cache`.
+    pub cache: Option<&'a crate::cache::Cache>,
 }
 
 /// Apply the policy's severity overrides: the `[severity]` table (an exact rule id wins over a

@@ -114,12 +114,15 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
             fleet.packages.iter().map(|p| CrateIndex::new(&p.name)).collect()
         };
         let empty = CrateIndex::default();
+        let digests: Vec<String> =
+            if ctx.cache.is_some() { indexes.iter().map(CrateIndex::digest).collect() } else { Vec::new() };
         jobs.par_iter().for_each(|&(rel, pkg)| {
             let env = FileEnv {
                 package: pkg.map(|i| &fleet.packages[i]),
                 index: pkg.and_then(|i| indexes.get(i)).unwrap_or(&empty),
             };
-            let mut findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
+            let cache = ctx.cache.map(|c| (c, pkg.and_then(|i| digests.get(i)).map_or("", String::as_str)));
+            let mut findings = scan_path(&fleet.root, rel, &env, enabled, cfg, cache);
             proc_macro2::extra::invalidate_current_thread_spans();
             cfg.banned.apply(&mut findings, env.package, ctx.now, &used);
             sink.extend(findings);
@@ -200,13 +203,53 @@ fn build_indexes(fleet: &Fleet, jobs: &[(&str, Option<usize>)]) -> Vec<CrateInde
         .collect()
 }
 
-/// Read one file (size-capped) and scan it.
+/// What identifies the engine's settings and rules in the cache (see [`crate::cache`]): the
+/// build, the built-in packs, the policy's own rules, which checks run and how files are parsed.
+/// Everything that differs per file is in [`file_key`].
+pub fn cache_namespace(enabled: Enabled, cfg: &SourceConfig) -> String {
+    let packs: String = registry::PACKS.iter().map(|(_, text)| *text).collect();
+    let user_rules = format!("{:?}", cfg.banned.rules);
+    let settings = format!(
+        "{enabled:?} skip_test_code={} max_file_bytes={} max_nesting={}",
+        cfg.skip_test_code, cfg.max_file_bytes, cfg.max_nesting
+    );
+    crate::cache::digest([
+        crate::cache::build_stamp().as_bytes(),
+        packs.as_bytes(),
+        user_rules.as_bytes(),
+        settings.as_bytes(),
+    ])
+}
+
+/// The cache key of one file: its bytes and everything about its place that the findings
+/// depend on.
+fn file_key(
+    rel: &str,
+    bytes: &[u8],
+    env: &FileEnv<'_>,
+    unsafe_mode: UnsafeMode,
+    index_digest: &str,
+) -> String {
+    let (name, dir) = env.package.map_or(("", ""), |p| (p.name.as_str(), p.dir.as_str()));
+    let mode = format!("{unsafe_mode:?}");
+    crate::cache::digest([
+        rel.as_bytes(),
+        name.as_bytes(),
+        dir.as_bytes(),
+        mode.as_bytes(),
+        index_digest.as_bytes(),
+        bytes,
+    ])
+}
+
+/// Read one file (size-capped) and scan it, or take its findings from the cache.
 fn scan_path(
     root: &std::path::Path,
     rel: &str,
     env: &FileEnv<'_>,
     enabled: Enabled,
     cfg: &SourceConfig,
+    cache: Option<(&crate::cache::Cache, &str)>,
 ) -> Vec<Finding> {
     let path = root.join(rel);
     match std::fs::metadata(&path) {
@@ -227,7 +270,18 @@ fn scan_path(
         _ => {}
     }
     match std::fs::read(&path) {
-        Ok(bytes) => scan_source(rel, &bytes, env, enabled, cfg),
+        Ok(bytes) => {
+            let Some((cache, index_digest)) = cache else {
+                return scan_source(rel, &bytes, env, enabled, cfg);
+            };
+            let key = file_key(rel, &bytes, env, cfg.unsafe_policy.mode_for(env.package), index_digest);
+            if let Some(found) = cache.get(&key) {
+                return found;
+            }
+            let found = scan_source(rel, &bytes, env, enabled, cfg);
+            cache.put(key, &found);
+            found
+        }
         Err(e) => vec![
             diag::parse_error(rel, 1, 1, format!("could not read source file: {e}"))
                 .with_services(services(env.package)),

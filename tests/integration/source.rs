@@ -51,7 +51,7 @@ fn repo() -> (TempRepo, Fleet) {
 
 fn run(fleet: &Fleet, threads: usize) -> Vec<String> {
     let policy = Policy::default();
-    let ctx = CheckCtx { fleet, policy: &policy, now: jiff::civil::date(2026, 11, 22) };
+    let ctx = CheckCtx { fleet, policy: &policy, now: jiff::civil::date(2026, 11, 22), cache: None };
     let sink = Sink::new();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
     pool.install(|| source::check(&ctx, Enabled::ALL, &SourceConfig::default(), &sink));
@@ -208,4 +208,46 @@ enable = ["banned/policy-exit"]
     let rule = rules.iter().find(|r| r["id"] == "banned/policy-exit").expect("deny rule documented");
     assert_eq!(rule["shortDescription"]["text"], "`std::process::exit` is banned by the fleet policy");
     assert!(rule["help"]["text"].as_str().unwrap().contains("services stop through the supervisor"));
+}
+
+/// The result cache: a warm run reads every file from the cache and reports byte-identical
+/// output; an edited file is scanned again; a corrupted cache file is ignored and rewritten;
+/// `--no-cache` neither reads nor writes.
+#[test]
+fn result_cache_is_exact_and_never_trusted_when_broken() {
+    let repo = TempRepo::new();
+    repo.package("svc", "svc", true, "")
+        .file("svc/src/main.rs", "fn main() {\n    let _: f32 = unsafe { std::mem::transmute(1u32) };\n}\n");
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_str().unwrap();
+    let args = ["check", "--only", "banned,unsafe,secrets", "--format", "json", "--cache-dir", dir, "-v"];
+    let cold = repo.run(&args);
+    assert!(cold.stderr().contains("cache (0 hits, 1 misses)"), "{}", cold.stderr());
+    let warm = repo.run(&args);
+    assert!(warm.stderr().contains("cache (1 hits, 0 misses)"), "{}", warm.stderr());
+    assert_eq!(cold.stdout(), warm.stdout());
+    assert_eq!(cold.json()["findings"].as_array().unwrap().len(), 2);
+
+    repo.file("svc/src/main.rs", "fn main() {}\n");
+    let edited = repo.run(&args);
+    assert!(edited.stderr().contains("cache (0 hits, 1 misses)"), "{}", edited.stderr());
+    assert_eq!(edited.json()["findings"].as_array().unwrap().len(), 0);
+
+    let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "one cache file per root: {files:?}");
+    std::fs::write(&files[0], "{\"format\": 1, \"entries\": [garbage").unwrap();
+    let after = repo.run(&args);
+    assert!(after.stderr().contains("cache (0 hits, 1 misses)"), "{}", after.stderr());
+    assert_eq!(after.stdout(), edited.stdout());
+    assert!(repo.run(&args).stderr().contains("cache (1 hits, 0 misses)"), "rewritten");
+
+    let fresh = tempfile::tempdir().unwrap();
+    let env = [("FLEETWARD_CACHE_DIR", fresh.path().to_str().unwrap())];
+    let off =
+        crate::util::run_with_env(repo.path(), &["check", "--only", "banned", "--no-cache", "-v"], &env);
+    assert!(!off.stderr().contains("cache ("), "{}", off.stderr());
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+    let on = crate::util::run_with_env(repo.path(), &["check", "--only", "banned", "-v"], &env);
+    assert!(on.stderr().contains("cache (0 hits, 1 misses)"), "{}", on.stderr());
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 1, "$FLEETWARD_CACHE_DIR is the default");
 }

@@ -58,13 +58,21 @@ impl TempRepo {
 
 /// Run the real binary in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    run_with_env(dir, args, &[])
+}
+
+/// Run the real binary in `dir` with extra environment variables (set after the defaults).
+pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_fleetward"))
         .args(args)
         .current_dir(dir)
         .env("FLEETWARD_NOW", "2026-11-22")
         .env("NO_COLOR", "1")
+        // Every run shares one cache outside the user's home: results must be the same with it.
+        .env("FLEETWARD_CACHE_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"))
         .env_remove("FLEETWARD_ADVISORY_DB")
         .env_remove("FLEETWARD_ADVISORY_DB_URL")
+        .envs(env.iter().copied())
         .output()
         .expect("run fleetward");
     Run(out)

@@ -204,6 +204,20 @@ impl CrateIndex {
         }
     }
 
+    /// A digest of everything the index holds, in a stable order (for the result cache).
+    pub fn digest(&self) -> String {
+        let mut reexports: Vec<String> =
+            self.reexports.iter().map(|(k, v)| format!("{k}={}", v.join(","))).collect();
+        reexports.sort();
+        let mut modules: Vec<&str> = self.modules.iter().map(String::as_str).collect();
+        modules.sort_unstable();
+        crate::cache::digest([
+            self.crate_name.as_bytes(),
+            reexports.join("\n").as_bytes(),
+            modules.join("\n").as_bytes(),
+        ])
+    }
+
     /// Declare the module of one file of the crate (call for every file before `add_file`).
     pub fn add_module(&mut self, module: &[String]) {
         self.modules.insert(module.join("::"));

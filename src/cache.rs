@@ -1,0 +1,207 @@
+//! The per-file result cache of the source checks.
+//!
+//! A file's findings depend only on its bytes, where it sits (path, package, unsafe mode, the
+//! re-exports of its crate), the rules and the engine. The cache keeps them under a key that
+//! hashes all of that ([`file_key`]), in one JSON file per scanned root and *namespace* (the
+//! fleetward version and executable, the rule packs, the policy's own rules and the engine
+//! settings), in the platform's cache directory (`~/.cache/fleetward` on Linux),
+//! `$FLEETWARD_CACHE_DIR` or `--cache-dir`.
+//!
+//! The cache is never trusted blindly: a file that does not parse, or that was written for
+//! another version, namespace or root, is ignored and rewritten. It lives outside the scanned
+//! repository, so the repository cannot plant entries. Only the entries used by a run are
+//! written back, so the file does not grow with history; a run that only hit the cache writes
+//! nothing. Writes go to a temporary file renamed into place, so concurrent runs never see a
+//! half-written cache.
+
+use crate::diag::Finding;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const FORMAT: u32 = 1;
+
+/// The cache directory: `$FLEETWARD_CACHE_DIR`, else the platform's cache directory.
+pub fn default_dir() -> Option<PathBuf> {
+    match std::env::var_os("FLEETWARD_CACHE_DIR") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => dirs::cache_dir().map(|d| d.join("fleetward")),
+    }
+}
+
+/// Hex SHA-256 of the parts, each length-prefixed so that boundaries cannot collide.
+pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What identifies the running fleetward build: its version, and the size and modification
+/// time of its executable (so a rebuilt binary never reads results of the previous one).
+pub fn build_stamp() -> String {
+    let exe = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok());
+    let stamp = exe.map(|m| {
+        let modified = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        format!("{}:{}", m.len(), modified.map_or(0, |d| d.as_nanos()))
+    });
+    format!("{}:{}", env!("CARGO_PKG_VERSION"), stamp.unwrap_or_default())
+}
+
+#[derive(Serialize, Deserialize)]
+struct OnDisk {
+    format: u32,
+    namespace: String,
+    root: String,
+    entries: HashMap<String, Vec<Finding>>,
+}
+
+/// An open cache for one run.
+pub struct Cache {
+    path: PathBuf,
+    namespace: String,
+    root: String,
+    old: HashMap<String, Vec<Finding>>,
+    used: Mutex<HashMap<String, Vec<Finding>>>,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+}
+
+impl Cache {
+    /// Open the cache of `root` under `namespace` in `dir`. Never fails: a missing,
+    /// unreadable, corrupted or foreign cache file is an empty cache.
+    pub fn open(dir: &Path, root: &Path, namespace: &str) -> Cache {
+        let root = root.to_string_lossy().into_owned();
+        let name = digest([namespace.as_bytes(), root.as_bytes()]);
+        let path = dir.join(format!("source-{}.json", &name[..24]));
+        let old = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<OnDisk>(&bytes).ok())
+            .filter(|d| d.format == FORMAT && d.namespace == namespace && d.root == root)
+            .map(|d| d.entries)
+            .unwrap_or_default();
+        Cache {
+            path,
+            namespace: namespace.to_string(),
+            root,
+            old,
+            used: Mutex::new(HashMap::new()),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+        }
+    }
+
+    /// The findings stored under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Vec<Finding>> {
+        let Some(found) = self.old.get(key) else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(key.to_string(), found.clone());
+        Some(found.clone())
+    }
+
+    /// Store the findings of a file scanned this run.
+    pub fn put(&self, key: String, findings: &[Finding]) {
+        self.lock().insert(key, findings.to_vec());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Finding>>> {
+        self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// (hits, misses) so far.
+    pub fn stats(&self) -> (usize, usize) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+
+    /// Write the entries used by this run back, unless nothing changed.
+    pub fn save(self) -> std::io::Result<()> {
+        let used = self.used.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let unchanged = self.misses.load(Ordering::Relaxed) == 0 && used.len() == self.old.len();
+        if unchanged {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let disk = OnDisk { format: FORMAT, namespace: self.namespace, root: self.root, entries: used };
+        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec(&disk).map_err(std::io::Error::other)?)?;
+        std::fs::rename(&tmp, &self.path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Location, Severity, Span};
+
+    fn finding() -> Finding {
+        Finding::new("banned/memory-transmute", Severity::Medium, "m", Location::new("a.rs", Span::line(3)))
+    }
+
+    #[test]
+    fn round_trip_and_only_used_entries_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new("/repo");
+        let c = Cache::open(dir.path(), root, "ns");
+        assert!(c.get("a").is_none());
+        c.put("a".into(), &[finding()]);
+        c.put("b".into(), &[]);
+        c.save().unwrap();
+
+        let c = Cache::open(dir.path(), root, "ns");
+        assert_eq!(c.get("a"), Some(vec![finding()]));
+        assert_eq!(c.stats(), (1, 0));
+        let path = c.path().to_path_buf();
+        c.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"a\"") && !text.contains("\"b\""), "{text}");
+
+        // Another namespace or root does not see these entries.
+        assert!(Cache::open(dir.path(), root, "other").get("a").is_none());
+        assert!(Cache::open(dir.path(), Path::new("/elsewhere"), "ns").get("a").is_none());
+    }
+
+    #[test]
+    fn corrupted_or_foreign_files_are_ignored_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new("/repo");
+        let c = Cache::open(dir.path(), root, "ns");
+        let path = c.path().to_path_buf();
+        c.put("a".into(), &[finding()]);
+        c.save().unwrap();
+        for bad in [
+            b"{ not json".to_vec(),
+            br#"{"format":1,"namespace":"ns2","root":"/repo","entries":{"a":[]}}"#.to_vec(),
+            br#"{"format":9,"namespace":"ns","root":"/repo","entries":{"a":[]}}"#.to_vec(),
+            vec![0xff, 0x00, 0x13],
+        ] {
+            std::fs::write(&path, &bad).unwrap();
+            let c = Cache::open(dir.path(), root, "ns");
+            assert!(c.get("a").is_none());
+            c.put("a".into(), &[finding()]);
+            c.save().unwrap();
+            assert_eq!(Cache::open(dir.path(), root, "ns").get("a"), Some(vec![finding()]));
+        }
+    }
+
+    #[test]
+    fn digest_separates_parts() {
+        assert_ne!(digest([b"ab".as_slice(), b"c"]), digest([b"a".as_slice(), b"bc"]));
+        assert_eq!(digest([b"x".as_slice()]).len(), 64);
+    }
+}
