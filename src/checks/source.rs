@@ -253,15 +253,15 @@ fn scan_path(
 ) -> Vec<Finding> {
     let path = root.join(rel);
     match std::fs::metadata(&path) {
-        Ok(m) if m.len() > cfg.max_file_bytes => {
+        Ok(m) if m.len() > cfg.max_read_bytes => {
             return vec![
                 skipped(
                     rel,
                     Span::line(1),
                     format!(
-                        "source file not scanned: {:.1} MiB is over the {} MiB limit for source checks",
-                        m.len() as f64 / (1024.0 * 1024.0),
-                        cfg.max_file_bytes / (1024 * 1024)
+                        "source file not read: {} is over the {} limit",
+                        mib(m.len()),
+                        mib(cfg.max_read_bytes)
                     ),
                 )
                 .with_services(services(env.package)),
@@ -286,6 +286,15 @@ fn scan_path(
             diag::parse_error(rel, 1, 1, format!("could not read source file: {e}"))
                 .with_services(services(env.package)),
         ],
+    }
+}
+
+/// `1.5 MiB`, `256 KiB`, `12 B`.
+fn mib(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)).replace(".0 ", " "),
+        b if b >= 1024 => format!("{:.1} KiB", b as f64 / 1024.0).replace(".0 ", " "),
+        b => format!("{b} B"),
     }
 }
 
@@ -322,16 +331,6 @@ fn scan_inner(
     enabled: Enabled,
     cfg: &SourceConfig,
 ) -> Vec<Finding> {
-    if bytes.len() as u64 > cfg.max_file_bytes {
-        return vec![skipped(
-            rel,
-            Span::line(1),
-            format!(
-                "source file not scanned: over the {} MiB limit for source checks",
-                cfg.max_file_bytes >> 20
-            ),
-        )];
-    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -340,6 +339,31 @@ fn scan_inner(
             return vec![diag::parse_error(rel, line, col, "source file is not valid UTF-8")];
         }
     };
+    let module = resolve::module_path(rel_in_package(rel, env.package));
+    let unsafe_mode = cfg.unsafe_policy.mode_for(env.package);
+    if bytes.len() as u64 > cfg.max_file_bytes {
+        // Too big to parse (generated code): the text-only check still runs.
+        let mut findings = Vec::new();
+        if enabled.banned || enabled.unsafe_code {
+            findings.push(skipped(
+                rel,
+                Span::line(1),
+                format!(
+                    "source file not parsed: {} is over the {} limit (`[source] max_file_size`); `banned` and `unsafe` did not check it",
+                    mib(bytes.len() as u64),
+                    mib(cfg.max_file_bytes)
+                ),
+            ));
+        }
+        if enabled.secrets {
+            let fctx =
+                FileCtx { rel, text, module, index: env.index, unsafe_mode, skipped_lines: Vec::new() };
+            super::secrets::scan_text(&fctx, &mut findings);
+        }
+        let directives = suppress::parse(text);
+        suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
+        return findings;
+    }
     if let Some((depth, offset)) = too_deep(text, cfg.max_nesting) {
         let (line, col) = diag::line_col(text, offset);
         return vec![skipped(
@@ -348,6 +372,10 @@ fn scan_inner(
             format!("source file not scanned: brackets nest deeper than {depth} levels"),
         )];
     }
+    // Big files are parsed one at a time: their trees are the memory peak of a run.
+    static BIG_FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _big = (bytes.len() as u64 > cfg.big_file_bytes)
+        .then(|| BIG_FILE.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut file = match syn::parse_file(text) {
         Ok(f) => f,
         Err(e) => {
@@ -370,15 +398,7 @@ fn scan_inner(
     if cfg.skip_test_code {
         strip.visit_file_mut(&mut file);
     }
-    let module = resolve::module_path(rel_in_package(rel, env.package));
-    let fctx = FileCtx {
-        rel,
-        text,
-        module,
-        index: env.index,
-        unsafe_mode: cfg.unsafe_policy.mode_for(env.package),
-        skipped_lines: strip.ranges,
-    };
+    let fctx = FileCtx { rel, text, module, index: env.index, unsafe_mode, skipped_lines: strip.ranges };
     let mut findings = Vec::new();
     if enabled.banned {
         super::banned::visit_file(&fctx, cfg.banned.index(), &file, &mut findings);
@@ -605,13 +625,18 @@ mod tests {
     }
 
     #[test]
-    fn oversized_file_is_skipped_not_parsed() {
+    fn oversized_file_is_not_parsed_but_secrets_are_scanned() {
         let cfg = SourceConfig { max_file_bytes: 16, ..SourceConfig::default() };
-        let out = render("big.rs", "fn main() { let x = 1; }\n", Enabled::ALL, &cfg, &CrateIndex::default());
+        let text = "fn main() { let k = \"AKIAZ7Q3XW5R2M4N6P8J\"; unsafe {} }\n";
+        let out = render("big.rs", text, Enabled::ALL, &cfg, &CrateIndex::default());
         assert_eq!(
             out,
-            "fleetward/skipped-path:1:1 source file not scanned: over the 0 MiB limit for source checks"
+            "fleetward/skipped-path:1:1 source file not parsed: 56 B is over the 16 B limit (`[source] max_file_size`); `banned` and `unsafe` did not check it\n\
+             secrets/aws-access-key:1:22 hard-coded aws access key id `AKIA…`"
         );
+        let secrets_only = Enabled { secrets: true, ..Enabled::default() };
+        let out = render("big.rs", text, secrets_only, &cfg, &CrateIndex::default());
+        assert_eq!(out, "secrets/aws-access-key:1:22 hard-coded aws access key id `AKIA…`");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let groups = group(report.findings);
     if !report.quiet {
         let handler = GraphicalReportHandler::new_themed(super::theme(report.color)).with_width(WIDTH);
-        let mut files: BTreeMap<&str, Option<Arc<String>>> = BTreeMap::new();
+        let mut files: BTreeMap<&str, Option<Indexed>> = BTreeMap::new();
         for (name, findings) in &groups {
             let shown: Vec<&Finding> = findings.iter().copied().filter(|f| f.suppression.is_none()).collect();
             if shown.is_empty() {
@@ -75,13 +75,75 @@ fn group(findings: &[Finding]) -> BTreeMap<String, Vec<&Finding>> {
     groups
 }
 
-fn read_source(report: &Report<'_>, file: &str) -> Option<Arc<String>> {
+fn read_source(report: &Report<'_>, file: &str) -> Option<Indexed> {
     let path = report.fleet.root.join(file);
     let meta = std::fs::metadata(&path).ok()?;
     if !meta.is_file() || meta.len() > MAX_SNIPPET_FILE {
         return None;
     }
-    std::fs::read_to_string(&path).ok().map(Arc::new)
+    std::fs::read_to_string(&path).ok().map(Indexed::new)
+}
+
+/// A file's text with the offset of each line, read once per report. miette's own `str`
+/// source scans from the start of the file for every snippet, which made a report with
+/// thousands of findings in big files quadratic; this one hands miette a window of lines
+/// around the span and shifts the result back (same output).
+#[derive(Clone)]
+struct Indexed {
+    text: Arc<String>,
+    line_starts: Arc<Vec<usize>>,
+}
+
+impl Indexed {
+    fn new(text: String) -> Indexed {
+        let line_starts =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect::<Vec<_>>();
+        Indexed { text: Arc::new(text), line_starts: Arc::new(line_starts) }
+    }
+
+    /// 0-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+
+    fn line_start(&self, line: usize) -> usize {
+        self.line_starts.get(line).copied().unwrap_or(self.text.len())
+    }
+
+    /// Byte offset of 1-based (line, column in chars), clamped to the text and to the line.
+    fn offset(&self, line: u32, column: u32) -> usize {
+        let i = line.max(1) as usize - 1;
+        if i >= self.line_starts.len() {
+            return self.text.len();
+        }
+        let (start, end) = (self.line_start(i), self.line_start(i + 1));
+        let content = self.text[start..end].trim_end_matches('\n').trim_end_matches('\r');
+        let skip = column.max(1) as usize - 1;
+        start + content.char_indices().nth(skip).map_or(content.len(), |(b, _)| b)
+    }
+}
+
+impl SourceCode for Indexed {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let first = self.line_of(span.offset()).saturating_sub(before + 1);
+        let last = self.line_of(span.offset() + span.len()) + after + 2;
+        let (from, to) = (self.line_start(first), self.line_start(last));
+        let window = &self.text.as_bytes()[from..to.max(from)];
+        let local = SourceSpan::new(span.offset().saturating_sub(from).into(), span.len());
+        let c = window.read_span(&local, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new(
+            c.data(),
+            SourceSpan::new((c.span().offset() + from).into(), c.span().len()),
+            c.line() + first,
+            c.column(),
+            c.line_count() + first,
+        )))
+    }
 }
 
 fn counts(findings: &[&Finding]) -> [usize; 5] {
@@ -127,12 +189,12 @@ struct FindingDiagnostic {
     severity: miette::Severity,
     message: String,
     help: Option<String>,
-    source: Option<NamedSource<Arc<String>>>,
+    source: Option<NamedSource<Indexed>>,
     label: Option<LabeledSpan>,
 }
 
 impl FindingDiagnostic {
-    fn new(f: &Finding, text: Option<Arc<String>>) -> FindingDiagnostic {
+    fn new(f: &Finding, text: Option<Indexed>) -> FindingDiagnostic {
         let severity = match f.severity {
             Severity::Critical | Severity::High => miette::Severity::Error,
             Severity::Medium => miette::Severity::Warning,
@@ -150,8 +212,8 @@ impl FindingDiagnostic {
         let (source, label) = match text {
             Some(text) => {
                 let sp = &f.location.span;
-                let start = offset(&text, sp.line, sp.column);
-                let end = offset(&text, sp.end_line, sp.end_column).max(start);
+                let start = text.offset(sp.line, sp.column);
+                let end = text.offset(sp.end_line, sp.end_column).max(start);
                 let span = SourceSpan::new(start.into(), end - start);
                 let label = LabeledSpan::new_with_span(label_text, span);
                 (Some(NamedSource::new(f.location.file.clone(), text)), Some(label))
@@ -160,21 +222,6 @@ impl FindingDiagnostic {
         };
         FindingDiagnostic { code, severity, message, help: f.help.clone(), source, label }
     }
-}
-
-/// Byte offset of 1-based (line, column in chars), clamped to the text and to the line.
-fn offset(text: &str, line: u32, column: u32) -> usize {
-    let mut start = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line.max(1) as usize {
-            let content = l.trim_end_matches('\n').trim_end_matches('\r');
-            let skip = column.max(1) as usize - 1;
-            let within = content.char_indices().nth(skip).map_or(content.len(), |(b, _)| b);
-            return start + within;
-        }
-        start += l.len();
-    }
-    text.len()
 }
 
 impl fmt::Debug for FindingDiagnostic {
@@ -269,12 +316,38 @@ mod tests {
         assert_eq!(render_to_string(&rep), "no finding at or above critical\n");
     }
 
+    /// The windowed source gives miette exactly what the whole text gives, for spans anywhere
+    /// (first and last lines, multi-line spans, CRLF, empty spans, the end of the text).
+    #[test]
+    fn windowed_source_reads_like_the_whole_text() {
+        let text: String = (1..=40)
+            .map(|i| if i % 7 == 0 { format!("line {i} é\r\n") } else { format!("    line number {i}\n") })
+            .collect();
+        let indexed = Indexed::new(text.clone());
+        for start in (0..text.len()).step_by(13).filter(|&o| text.is_char_boundary(o)) {
+            for len in [0, 1, 5, 40, 200] {
+                let len = len.min(text.len() - start);
+                let span = SourceSpan::new(start.into(), len);
+                for (before, after) in [(0, 0), (1, 1), (2, 3)] {
+                    let a = text
+                        .read_span(&span, before, after)
+                        .map(|c| (c.data().to_vec(), *c.span(), c.line(), c.column(), c.line_count()));
+                    let b = indexed
+                        .read_span(&span, before, after)
+                        .map(|c| (c.data().to_vec(), *c.span(), c.line(), c.column(), c.line_count()));
+                    assert_eq!(a.ok(), b.ok(), "span {start}+{len}, context {before}/{after}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn offsets_clamp() {
-        let t = "ab\ncdé f\n";
-        assert_eq!(offset(t, 1, 1), 0);
-        assert_eq!(offset(t, 2, 4), 7);
-        assert_eq!(offset(t, 2, 99), 9);
-        assert_eq!(offset(t, 9, 1), t.len());
+        let t = Indexed::new("ab\ncdé f\n".to_string());
+        assert_eq!(t.offset(1, 1), 0);
+        assert_eq!(t.offset(2, 4), 7);
+        assert_eq!(t.offset(2, 99), 9);
+        assert_eq!(t.offset(9, 1), t.text.len());
+        assert_eq!(t.offset(3, 1), t.text.len(), "the empty last line");
     }
 }

@@ -13,8 +13,15 @@ pub struct SourceConfig {
     /// Directories (first component of a path relative to its package) whose files are not
     /// scanned (default `tests`, `benches`, `examples`).
     pub skip_dirs: Vec<String>,
-    /// Files larger than this are reported as skipped, never read (default 8 MiB).
+    /// Files larger than this are not parsed (default 1 MiB, semgrep's default too): syn's tree
+    /// takes up to a hundred times a file's size, and such files are generated. They are
+    /// reported as skipped for `banned` and `unsafe`; `secrets` still scans their text.
     pub max_file_bytes: u64,
+    /// Files larger than this are not read at all (default 64 MiB).
+    pub max_read_bytes: u64,
+    /// Files larger than this are parsed one at a time, so that two big trees are never in
+    /// memory together (default 256 KiB).
+    pub big_file_bytes: u64,
     /// Files whose brackets nest deeper than this are reported as skipped, not parsed
     /// (default 20,000; the parse runs on threads with [`SourceConfig::stack_size`]).
     pub max_nesting: usize,
@@ -33,7 +40,9 @@ impl Default for SourceConfig {
         SourceConfig {
             skip_test_code: true,
             skip_dirs: vec!["tests".into(), "benches".into(), "examples".into()],
-            max_file_bytes: 8 * 1024 * 1024,
+            max_file_bytes: 1024 * 1024,
+            max_read_bytes: 64 * 1024 * 1024,
+            big_file_bytes: 256 * 1024,
             max_nesting: 20_000,
             stack_size: 256 * 1024 * 1024,
             scan_orphan_files: false,
