@@ -341,10 +341,12 @@ fn scan_inner(
     };
     let module = resolve::module_path(rel_in_package(rel, env.package));
     let unsafe_mode = cfg.unsafe_policy.mode_for(env.package);
-    if bytes.len() as u64 > cfg.max_file_bytes {
-        // Too big to parse (generated code): the text-only check still runs.
+    let too_big = bytes.len() as u64 > cfg.max_file_bytes;
+    if too_big || (cfg.prefilter && !needs_tree(text, env, enabled, cfg, unsafe_mode)) {
+        // Too big to parse (generated code), or nothing a tree check looks for: the text-only
+        // check still runs.
         let mut findings = Vec::new();
-        if enabled.banned || enabled.unsafe_code {
+        if too_big && (enabled.banned || enabled.unsafe_code) {
             findings.push(skipped(
                 rel,
                 Span::line(1),
@@ -413,6 +415,15 @@ fn scan_inner(
     let directives = suppress::parse(text);
     suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
     findings
+}
+
+/// Whether a tree check may find something in `text` (see [`SourceConfig::prefilter`]).
+fn needs_tree(text: &str, env: &FileEnv<'_>, enabled: Enabled, cfg: &SourceConfig, mode: UnsafeMode) -> bool {
+    (enabled.unsafe_code && mode != UnsafeMode::Allow && text.contains("unsafe"))
+        || text.contains("fleetward:")
+        || (enabled.banned
+            && (cfg.banned.index().may_match(text)
+                || env.index.alias_words().iter().any(|w| text.contains(w.as_str()))))
 }
 
 /// The first place where brackets nest deeper than `max`, ignoring strings and comments
@@ -603,14 +614,49 @@ mod tests {
 
     #[test]
     fn parse_error_has_line_and_column() {
-        let out = render(
-            "bad.rs",
-            "fn main() {\n    let x = ;\n}\n",
-            Enabled::ALL,
-            &SourceConfig::default(),
-            &CrateIndex::default(),
-        );
+        let text = "fn main() {\n    let x = ;\n}\n";
+        let all = SourceConfig { prefilter: false, ..SourceConfig::default() };
+        let out = render("bad.rs", text, Enabled::ALL, &all, &CrateIndex::default());
         assert!(out.starts_with("fleetward/parse-error:2:13 rust syntax error"), "{out}");
+        // With the prefilter (the default), a file that mentions nothing a tree check looks for
+        // is not parsed; one that does is, and its syntax error is reported.
+        let cfg = SourceConfig::default();
+        assert_eq!(render("bad.rs", text, Enabled::ALL, &cfg, &CrateIndex::default()), "");
+        let text = "fn main() {\n    let x = std::mem::transmute;\n    let y = ;\n}\n";
+        let out = render("bad.rs", text, Enabled::ALL, &cfg, &CrateIndex::default());
+        assert!(out.starts_with("fleetward/parse-error:3:13 rust syntax error"), "{out}");
+    }
+
+    /// The prefilter never hides a finding: each spelling the resolver understands still
+    /// names a word the prefilter looks for, including a crate alias defined in another file.
+    #[test]
+    fn prefilter_keeps_every_spelling() {
+        let cfg = SourceConfig::default();
+        let e = Enabled { banned: true, ..Enabled::default() };
+        let cases = [
+            ("use std::mem::transmute as t;\nfn f() { let _: f32 = t(1u32); }\n", 2),
+            ("use std::mem::*;\nfn f() { let _: f32 = transmute(1u32); }\n", 2),
+            ("use std::ptr as p;\nfn f(x: *const u8) { p::read(x); }\n", 2),
+            (
+                "use std::process::Command as C;\nfn f() { C::new(\"sh\").arg(\"-c\").arg(format!(\"{}\", 1)); }\n",
+                2,
+            ),
+            ("fn f() { let b = reqwest::Client::builder().danger_accept_invalid_certs(true); }\n", 1),
+        ];
+        for (text, line) in cases {
+            let out = render("a.rs", text, e, &cfg, &CrateIndex::new("svc"));
+            assert!(out.lines().any(|l| l.contains(&format!(":{line}:"))), "{text}\n=> {out:?}");
+        }
+        // `reinterpret` is a crate-level alias of transmute, defined in another file.
+        let mut index = CrateIndex::new("svc");
+        index.add_module(&[]);
+        index.add_module(&["util".to_string()]);
+        index.add_file(&["util".to_string()], "pub use std::mem::transmute as reinterpret;\n");
+        let text = "use crate::util::reinterpret;\nfn f() { let _: f32 = reinterpret(1u32); }\n";
+        let out = render("a.rs", text, e, &cfg, &index);
+        assert!(out.starts_with("banned/memory-transmute:2:"), "{out}");
+        // Mentions of nothing: not parsed, nothing found.
+        assert_eq!(render("a.rs", "fn f() { let t = 1; }\n", e, &cfg, &index), "");
     }
 
     #[test]
@@ -659,7 +705,7 @@ mod tests {
 
     #[test]
     fn pathological_nesting_is_skipped() {
-        let cfg = SourceConfig { max_nesting: 100, ..SourceConfig::default() };
+        let cfg = SourceConfig { max_nesting: 100, prefilter: false, ..SourceConfig::default() };
         let text = format!("fn f() {{ let x = {}1{}; }}", "[".repeat(200), "]".repeat(200));
         let out = render("deep.rs", &text, Enabled::ALL, &cfg, &CrateIndex::default());
         assert_eq!(

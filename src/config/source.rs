@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 use toml::de::DeValue;
 
 /// The keys `[source]` accepts.
-pub const SOURCE_KEYS: &[&str] = &["skip_test_code", "skip_dirs", "max_file_size", "scan_orphan_files"];
+pub const SOURCE_KEYS: &[&str] =
+    &["skip_test_code", "skip_dirs", "max_file_size", "scan_orphan_files", "prefilter"];
 /// The keys `[unsafe]` accepts.
 pub const UNSAFE_KEYS: &[&str] = &["mode", "service"];
 /// The keys of one `[[unsafe.service]]` override.
@@ -49,6 +50,9 @@ pub(super) fn validate(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> SourceConfig 
         }
         if let Some(b) = ctx.boolean(&t, "scan_orphan_files") {
             out.scan_orphan_files = b.into_inner();
+        }
+        if let Some(b) = ctx.boolean(&t, "prefilter") {
+            out.prefilter = b.into_inner();
         }
     }
     if let Some(t) = ctx.section(root, "unsafe", UNSAFE_KEYS) {

@@ -594,6 +594,7 @@ skip_test_code = false
 skip_dirs = ["tests"]
 max_file_size = "512KiB"
 scan_orphan_files = true
+prefilter = false
 
 [unsafe]
 mode = "deny"
@@ -602,7 +603,7 @@ services = ["ffi-bridge", "libs/simd-*"]
 mode = "allow"
 "#);
     let s = &p.source;
-    assert!(!s.skip_test_code && s.scan_orphan_files);
+    assert!(!s.skip_test_code && s.scan_orphan_files && !s.prefilter);
     assert_eq!(s.skip_dirs, ["tests"]);
     assert_eq!(s.max_file_bytes, 512 * 1024);
     use crate::checks::source::cfg::UnsafeMode;

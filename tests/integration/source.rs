@@ -23,7 +23,7 @@ fn repo() -> (TempRepo, Fleet) {
             "mod util;\nuse crate::util::reinterpret;\nfn main() {\n    let _: f32 = unsafe { reinterpret(1u32) };\n}\n",
         )
         .file("services/api/tests/it.rs", "fn t() { unsafe { std::mem::transmute::<u32, f32>(1) }; }\n")
-        .file("services/api/src/bad.rs", "fn f( {\n")
+        .file("services/api/src/bad.rs", "// calls std::env::set_var\nfn f( {\n")
         .file("services/api/src/latin1.rs", b"// caf\xe9\nfn f() {}\n".as_slice())
         .file(
             "services/worker/src/main.rs",
@@ -76,7 +76,7 @@ fn scans_every_package_file_once_and_reports_bad_files() {
     let (_repo, fleet) = repo();
     let got = run(&fleet, 2);
     let expected = vec![
-        "fleetward/parse-error services/api/src/bad.rs:1:7 [api] rust syntax error: unbalanced delimiter or invalid token",
+        "fleetward/parse-error services/api/src/bad.rs:2:7 [api] rust syntax error: unbalanced delimiter or invalid token",
         "fleetward/parse-error services/api/src/latin1.rs:1:7 [api] source file is not valid UTF-8",
         "unsafe/unsafe-without-safety-comment services/api/src/main.rs:4:18 [api] `unsafe` block without a `// SAFETY:` comment",
         "banned/memory-transmute services/api/src/main.rs:4:27 [api] memory reinterpreted with transmute: `reinterpret` resolved to `std::mem::transmute`",

@@ -99,11 +99,82 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Index {
     map: HashMap<(Kind, String), Vec<Entry>>,
+    prefilter: Prefilter,
+}
+
+/// The words a file must contain for a matcher to possibly find something in it, so that the
+/// engine can skip parsing files that mention none of them (most files of most services).
+///
+/// Each matched name gives one conjunction of words, chosen so that no spelling the resolver
+/// understands can avoid them: the last segment of a path (a `use` rename still names it in
+/// the same file; a crate-level `pub use .. as` rename is an alias word of the crate, see
+/// [`super::super::source::resolve::CrateIndex::alias_words`]) and, when it is not a crate
+/// root, the segment before it (the type of `Command::new`, the module of `ptr::read`: an
+/// import names it); method, field, macro, type and impl names; `true`/`false`/`format` when
+/// a condition needs that argument.
+#[derive(Debug, Default)]
+pub struct Prefilter {
+    ac: Option<aho_corasick::AhoCorasick>,
+    entries: Vec<Vec<usize>>,
+    words: usize,
+}
+
+impl Prefilter {
+    fn new(conjunctions: &[Vec<String>]) -> Prefilter {
+        let mut words: Vec<String> = conjunctions.iter().flatten().cloned().collect();
+        words.sort();
+        words.dedup();
+        let entries = conjunctions
+            .iter()
+            .map(|c| c.iter().filter_map(|w| words.binary_search(w).ok()).collect())
+            .collect();
+        let ac = aho_corasick::AhoCorasick::new(&words).ok();
+        Prefilter { ac, entries, words: words.len() }
+    }
+
+    /// Whether some matcher may find something in `text` (always true if the automaton could
+    /// not be built).
+    pub fn may_match(&self, text: &str) -> bool {
+        let Some(ac) = &self.ac else { return true };
+        let mut seen = vec![false; self.words];
+        for m in ac.find_overlapping_iter(text) {
+            let w = m.pattern().as_usize();
+            if !seen[w] {
+                seen[w] = true;
+                if self.entries.iter().any(|e| e.contains(&w) && e.iter().all(|&x| seen[x])) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The conjunction of words for one name of a matcher (see [`Prefilter`]).
+fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<String> {
+    let segments: Vec<&str> = name.trim_end_matches('!').split("::").filter(|s| !s.is_empty()).collect();
+    let mut out: Vec<String> = segments.last().map(|s| s.to_string()).into_iter().collect();
+    if kind == Kind::Path
+        && let [.., parent, _] = segments[..]
+        && !matches!(parent, "std" | "core" | "alloc" | "crate")
+    {
+        out.push(parent.to_string());
+    }
+    for c in &m.args {
+        match c.is {
+            Some(ArgIs::True) => out.push("true".into()),
+            Some(ArgIs::False) => out.push("false".into()),
+            Some(ArgIs::Format) => out.push("format".into()),
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Index {
     pub fn from_rules(rules: impl IntoIterator<Item = &'static crate::registry::Rule>) -> Index {
         let mut index = Index::default();
+        let mut conjunctions = Vec::new();
         for rule in rules.into_iter().filter(|r| r.check() == "banned") {
             for m in &rule.matchers {
                 let lists: [(Kind, &Vec<String>); 6] = [
@@ -122,12 +193,19 @@ impl Index {
                             }
                             _ => n.clone(),
                         };
+                        conjunctions.push(anchors(kind, &key, m));
                         index.map.entry((kind, key)).or_default().push(Entry { rule, matcher: m });
                     }
                 }
             }
         }
+        index.prefilter = Prefilter::new(&conjunctions);
         index
+    }
+
+    /// Whether any matcher may find something in `text` ([`Prefilter`]).
+    pub fn may_match(&self, text: &str) -> bool {
+        !self.map.is_empty() && self.prefilter.may_match(text)
     }
 
     /// The built-in index (every registered `banned` rule).

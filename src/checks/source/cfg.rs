@@ -28,6 +28,10 @@ pub struct SourceConfig {
     /// Stack of the threads that parse and visit (default 256 MiB of address space, only the
     /// touched part is ever committed).
     pub stack_size: usize,
+    /// Parse only the files that mention something an enabled rule looks for: a name of a
+    /// banned matcher (or a crate alias of one), `unsafe`, or a `fleetward:` directive (default
+    /// true). Others get only the text checks; their syntax errors are not reported.
+    pub prefilter: bool,
     /// Scan `.rs` files that belong to no package (default false when the fleet has packages).
     pub scan_orphan_files: bool,
     pub unsafe_policy: UnsafePolicy,
@@ -46,6 +50,7 @@ impl Default for SourceConfig {
             max_nesting: 20_000,
             stack_size: 256 * 1024 * 1024,
             scan_orphan_files: false,
+            prefilter: true,
             unsafe_policy: UnsafePolicy::default(),
             banned: Default::default(),
         }

@@ -193,6 +193,8 @@ pub struct CrateIndex {
     /// Module paths (`a::b`) of the crate's files, so that `use util::x` in the root module is
     /// known to mean `crate::util::x`.
     modules: std::collections::HashSet<String>,
+    /// See [`CrateIndex::alias_words`]; computed on first use, after the pre-pass.
+    aliases: std::sync::OnceLock<Vec<String>>,
 }
 
 impl CrateIndex {
@@ -201,7 +203,28 @@ impl CrateIndex {
             crate_name: crate_name.replace('-', "_"),
             reexports: HashMap::new(),
             modules: Default::default(),
+            aliases: Default::default(),
         }
+    }
+
+    /// The names under which the crate makes an item known that differ from the item's own
+    /// name (`pub use std::mem::transmute as reinterpret` gives `reinterpret`): a file can call
+    /// a banned item by such a name without spelling the item's name, so the engine's
+    /// prefilter parses every file that mentions one.
+    pub fn alias_words(&self) -> &[String] {
+        self.aliases.get_or_init(|| {
+            let mut words: Vec<String> = self
+                .reexports
+                .iter()
+                .filter_map(|(key, target)| {
+                    let name = key.rsplit("::").next()?;
+                    (target.last().map(String::as_str) != Some(name)).then(|| name.to_string())
+                })
+                .collect();
+            words.sort();
+            words.dedup();
+            words
+        })
     }
 
     /// A digest of everything the index holds, in a stable order (for the result cache).
