@@ -1,17 +1,43 @@
 //! JSON report, version 1 (DESIGN.md §3). Key order is fixed and findings arrive sorted, so
-//! the output is byte-identical across runs and thread counts.
+//! the output is byte-identical across runs and thread counts. Findings are turned into JSON
+//! one at a time as they are written, so a report of many findings is never held twice.
 
 use super::Report;
 use crate::diag::{Finding, PARSE_ERROR, Severity};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(report))?;
-    writeln!(out)
+    let mut out = io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, &document(report))?;
+    writeln!(out)?;
+    out.flush()
 }
 
-pub fn to_value(report: &Report<'_>) -> Value {
+/// The report's top level, in the order of DESIGN.md §3.
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: Value,
+    root: &'static str,
+    services: Vec<Value>,
+    findings: Findings<'a>,
+    errors: Vec<Value>,
+    database: Option<&'a crate::db::DbSummary>,
+    summary: Value,
+}
+
+/// Serialized lazily, one finding at a time.
+struct Findings<'a>(&'a [Finding]);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(finding))
+    }
+}
+
+fn document<'a>(report: &Report<'a>) -> Document<'a> {
     let fleet = report.fleet;
     let services: Vec<Value> = fleet
         .packages
@@ -23,7 +49,6 @@ pub fn to_value(report: &Report<'_>) -> Value {
             })
         })
         .collect();
-    let findings: Vec<Value> = report.findings.iter().map(finding).collect();
     let errors: Vec<Value> = report
         .findings
         .iter()
@@ -43,23 +68,23 @@ pub fn to_value(report: &Report<'_>) -> Value {
         let n = report.findings.iter().filter(|f| f.suppression.is_none() && f.severity == s).count();
         counts.insert(s.as_str().to_string(), json!(n));
     }
-    json!({
-        "version": 1,
-        "tool": { "name": "fleetward", "version": env!("CARGO_PKG_VERSION") },
-        "root": ".",
-        "services": services,
-        "findings": findings,
-        "errors": errors,
-        "database": report.db,
-        "summary": {
+    Document {
+        version: 1,
+        tool: json!({ "name": "fleetward", "version": env!("CARGO_PKG_VERSION") }),
+        root: ".",
+        services,
+        findings: Findings(report.findings),
+        errors,
+        database: report.db,
+        summary: json!({
             "services": fleet.services().count(),
             "packages": fleet.packages.len(),
             "findings": counts,
             "suppressed": report.findings.iter().filter(|f| f.suppression.is_some()).count(),
             "failing": report.findings.iter().filter(|f| f.is_failing(report.fail_on)).count(),
             "fail_on": report.fail_on,
-        },
-    })
+        }),
+    }
 }
 
 fn finding(f: &Finding) -> Value {
