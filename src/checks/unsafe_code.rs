@@ -20,13 +20,17 @@ pub fn visit_file(ctx: &FileCtx<'_>, file: &syn::File, out: &mut Vec<Finding>) {
         return;
     }
     let lines: Vec<&str> = ctx.text.lines().collect();
-    let mut v = Visitor { ctx, lines, names: Vec::new(), counters: HashMap::new(), out };
+    let mut v =
+        Visitor { ctx, lines, in_trait_impl: false, names: Vec::new(), counters: HashMap::new(), out };
     v.visit_file(file);
 }
 
 struct Visitor<'a, 'o> {
     ctx: &'a FileCtx<'a>,
     lines: Vec<&'a str>,
+    /// Inside `impl Trait for T`: an `unsafe fn` there implements the trait's contract, which
+    /// the trait documents (clippy's `missing_safety_doc` does not ask either).
+    in_trait_impl: bool,
     names: Vec<String>,
     counters: HashMap<String, usize>,
     out: &'o mut Vec<Finding>,
@@ -114,11 +118,15 @@ impl<'ast> Visit<'ast> for Visitor<'_, '_> {
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        if let Some(u) = &f.sig.unsafety {
+        if let Some(u) = &f.sig.unsafety
+            && (!self.in_trait_impl || self.ctx.unsafe_mode == UnsafeMode::Deny)
+        {
             self.hit("fn", u.span);
         }
         self.names.push(f.sig.ident.to_string());
+        let outer = std::mem::replace(&mut self.in_trait_impl, false);
         visit::visit_impl_item_fn(self, f);
+        self.in_trait_impl = outer;
         self.names.pop();
     }
 
@@ -126,7 +134,9 @@ impl<'ast> Visit<'ast> for Visitor<'_, '_> {
         if let Some(u) = &i.unsafety {
             self.hit("impl", u.span);
         }
+        let outer = std::mem::replace(&mut self.in_trait_impl, i.trait_.is_some());
         visit::visit_item_impl(self, i);
+        self.in_trait_impl = outer;
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
