@@ -33,6 +33,10 @@ pub struct Discovered {
     pub rust_files: Vec<String>,
     /// `lcov.info`, `*.lcov`, `cobertura.xml`, `coverage.json`, `tarpaulin-report.json`.
     pub coverage_reports: Vec<String>,
+    /// Every other file that may hold text (the `secrets` check reads them): not a known
+    /// binary or media format by its extension. Includes hidden files (`.env`, `.npmrc`), not
+    /// hidden directories other than `.github`.
+    pub text_files: Vec<String>,
     /// `fleetward/skipped-path` findings (links leaving the root, loops, unreadable paths),
     /// sorted.
     pub problems: Vec<Finding>,
@@ -45,15 +49,35 @@ enum FileClass {
     Lockfile,
     Rust,
     Coverage,
+    Text,
 }
 
+/// Extensions of files that hold no text worth scanning for secrets (binaries, media,
+/// archives, fonts, compiled artefacts).
+const BINARY_EXTENSIONS: &[&str] = &[
+    "7z", "a", "avif", "bin", "bmp", "bz2", "class", "dll", "dylib", "eot", "exe", "gif", "gz", "ico", "jar",
+    "jpeg", "jpg", "lib", "mp3", "mp4", "o", "obj", "otf", "pdf", "png", "pyc", "rlib", "so", "tar", "tgz",
+    "ttf", "wasm", "webm", "webp", "woff", "woff2", "xz", "zip", "zst",
+];
+
 fn classify(name: &str) -> Option<FileClass> {
+    let hidden = name.starts_with('.');
     match name {
+        _ if hidden => {
+            // Hidden files are listed for the secrets check only (`.env`, `.npmrc`, ...).
+            Some(FileClass::Text)
+        }
         "Cargo.toml" => Some(FileClass::Manifest),
         "Cargo.lock" => Some(FileClass::Lockfile),
         _ if name.ends_with(".rs") && name.len() > 3 => Some(FileClass::Rust),
         _ if name.ends_with(".lcov") || COVERAGE_FILE_NAMES.contains(&name) => Some(FileClass::Coverage),
-        _ => None,
+        _ => {
+            let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+            match ext {
+                Some(e) if BINARY_EXTENSIONS.contains(&e.as_str()) => None,
+                _ => Some(FileClass::Text),
+            }
+        }
     }
 }
 
@@ -123,6 +147,12 @@ impl Filter {
             return false;
         };
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        // Hidden directories (`.git`, `.idea`, `.venv`) are not the fleet's; `.github` holds
+        // workflows, which can hold secrets. Hidden files are kept for the secrets check.
+        let name = entry.file_name().to_str().unwrap_or("");
+        if is_dir && entry.depth() > 0 && name.starts_with('.') && name != ".github" {
+            return false;
+        }
         // `dir/` in the policy names a directory, as in .gitignore
         if self.exclude.iter().any(|g| g.is_match(&rel) || (is_dir && g.is_match(&format!("{rel}/")))) {
             return false;
@@ -180,7 +210,7 @@ pub fn walk(root: &Path, policy: &Policy) -> Discovered {
 
     let mut builder = ignore::WalkBuilder::new(&root);
     builder
-        .hidden(true)
+        .hidden(false) // hidden directories are skipped by the filter, hidden files kept
         .git_ignore(true)
         .git_exclude(true)
         .git_global(false) // the result must not depend on the user's machine
@@ -196,6 +226,7 @@ pub fn walk(root: &Path, policy: &Policy) -> Discovered {
     let mut lockfiles = BTreeSet::new();
     let mut rust_files = BTreeSet::new();
     let mut coverage = BTreeSet::new();
+    let mut text = BTreeSet::new();
     let mut all_problems = std::mem::take(&mut *problems.lock().unwrap_or_else(|e| e.into_inner()));
     let mut all_links = std::mem::take(&mut *links.lock().unwrap_or_else(|e| e.into_inner()));
     for c in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -207,6 +238,7 @@ pub fn walk(root: &Path, policy: &Policy) -> Discovered {
                 FileClass::Lockfile => lockfiles.insert(rel),
                 FileClass::Rust => rust_files.insert(rel),
                 FileClass::Coverage => coverage.insert(rel),
+                FileClass::Text => text.insert(rel),
             };
         }
     }
@@ -216,7 +248,7 @@ pub fn walk(root: &Path, policy: &Policy) -> Discovered {
     all_links.sort();
     all_links.dedup();
     if !all_links.is_empty() {
-        for set in [&mut manifests, &mut lockfiles, &mut rust_files, &mut coverage] {
+        for set in [&mut manifests, &mut lockfiles, &mut rust_files, &mut coverage, &mut text] {
             drop_link_duplicates(&root, &all_links, set);
         }
     }
@@ -228,6 +260,7 @@ pub fn walk(root: &Path, policy: &Policy) -> Discovered {
         lockfiles: lockfiles.into_iter().collect(),
         rust_files: rust_files.into_iter().collect(),
         coverage_reports: coverage.into_iter().collect(),
+        text_files: text.into_iter().collect(),
         problems: all_problems,
     }
 }

@@ -70,6 +70,10 @@ pub fn run(
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::lockfiles::check(ctx, sink));
         }
+        if source.secrets {
+            let (ctx, sink) = (&ctx, &sink);
+            s.spawn(move |_| checks::secrets::check_text_files(ctx, &ctx.policy.source, sink));
+        }
         if source.any() {
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::source::check(ctx, source, &ctx.policy.source, sink));

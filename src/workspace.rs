@@ -156,6 +156,8 @@ pub struct Fleet {
     pub rust_files: Vec<String>,
     /// Coverage reports found by discovery (lcov.info, cobertura.xml, ...), relative, sorted.
     pub coverage_reports: Vec<String>,
+    /// Every other text file (read by the secrets check), relative, sorted.
+    pub text_files: Vec<String>,
     /// Parse errors and discovery problems (symlink loops, unreadable files), as findings.
     pub problems: Vec<Finding>,
 }
@@ -199,6 +201,7 @@ pub fn load(root: &Path, policy: &Policy) -> Fleet {
         lockfiles: found.lockfiles,
         rust_files: found.rust_files,
         coverage_reports: found.coverage_reports,
+        text_files: found.text_files,
         problems,
     }
 }

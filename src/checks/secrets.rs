@@ -5,8 +5,9 @@
 //! The secret itself never appears in a message or fingerprint: messages show its first four
 //! characters and `…`, keys hold a hash. Test code removed by the engine is skipped here too.
 //!
-//! Follow-up: discovery lists only `.rs` files and manifests today; scanning every text file of
-//! the repository needs discovery to list them ([`scan_str`] is ready for that).
+//! Rust files are scanned by the source engine (one read per file, with the other source
+//! checks); every other text file the walk lists (configuration, `.env`, YAML, shell, docs) by
+//! [`check_text_files`].
 
 use super::source::FileCtx;
 use crate::diag::{self, Finding, Location, Severity, Span};
@@ -175,6 +176,57 @@ pub fn scan_str(file: &str, text: &str, skip_line: &dyn Fn(u32) -> bool, out: &m
             );
         }
     }
+}
+
+/// Scan every text file of the fleet that is not Rust (the source engine scans those) in
+/// parallel: read, scan, drop. Binary files (a NUL byte in the first 8 KiB) are skipped
+/// silently; text that is not UTF-8 is scanned lossily (secrets are ASCII). Files under a
+/// package's skipped directories (`tests/`, ...) are not scanned, as for Rust files.
+pub fn check_text_files(
+    ctx: &super::CheckCtx<'_>,
+    cfg: &super::source::cfg::SourceConfig,
+    sink: &crate::diag::Sink,
+) {
+    use rayon::prelude::*;
+    let fleet = ctx.fleet;
+    fleet.text_files.par_iter().for_each(|rel| {
+        let pkg = super::source::owner(fleet, rel);
+        if !super::source::in_scanned_dir(fleet, rel, pkg, cfg) {
+            return;
+        }
+        let mut found = scan_text_file(&fleet.root, rel, cfg.max_read_bytes);
+        if let Some(p) = pkg.map(|i| &fleet.packages[i]) {
+            for f in &mut found {
+                f.services = vec![p.name.clone()];
+            }
+        }
+        sink.extend(found);
+    });
+}
+
+/// Read one text file (size-capped) and scan it, directives included.
+pub fn scan_text_file(root: &std::path::Path, rel: &str, max_bytes: u64) -> Vec<Finding> {
+    let path = root.join(rel);
+    if let Ok(m) = std::fs::metadata(&path)
+        && m.len() > max_bytes
+    {
+        return vec![crate::discover::skipped(
+            rel,
+            &format!("not scanned for secrets: over the {} MiB limit", max_bytes >> 20),
+        )];
+    }
+    let Ok(bytes) = std::fs::read(&path) else {
+        return vec![crate::discover::skipped(rel, "cannot read it")];
+    };
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = Vec::new();
+    scan_str(rel, &text, &|_| false, &mut out);
+    let directives = super::source::suppress::parse_text(&text);
+    super::source::suppress::apply(&mut out, &directives, rel, &|check| check == "secrets");
+    out
 }
 
 pub fn scan_text(ctx: &FileCtx<'_>, out: &mut Vec<Finding>) {

@@ -169,6 +169,12 @@ fn wanted(fleet: &Fleet, rel: &str, pkg: Option<usize>, cfg: &SourceConfig) -> b
     if pkg.is_none() && !fleet.packages.is_empty() && !cfg.scan_orphan_files {
         return false;
     }
+    in_scanned_dir(fleet, rel, pkg, cfg)
+}
+
+/// Whether `rel` is outside the package directories that are not scanned (`tests/`,
+/// `benches/`, `examples/` by default).
+pub fn in_scanned_dir(fleet: &Fleet, rel: &str, pkg: Option<usize>, cfg: &SourceConfig) -> bool {
     let inner = rel_in_package(rel, pkg.map(|i| &fleet.packages[i]));
     match inner.split_once('/') {
         Some((first, _)) => !cfg.skip_dirs.iter().any(|d| d == first),

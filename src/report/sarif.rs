@@ -306,6 +306,7 @@ pub(crate) mod fixture {
             lockfiles: vec!["Cargo.lock".into()],
             rust_files: vec!["svc dir/main#1.rs".into()],
             coverage_reports: Vec::new(),
+            text_files: Vec::new(),
             problems: Vec::new(),
         };
         (dir, fleet)

@@ -251,3 +251,38 @@ fn result_cache_is_exact_and_never_trusted_when_broken() {
     assert!(on.stderr().contains("cache (0 hits, 1 misses)"), "{}", on.stderr());
     assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 1, "$FLEETWARD_CACHE_DIR is the default");
 }
+
+/// `secrets` reads every text file the walk lists, not only Rust: hidden `.env` files, YAML,
+/// PEM files, text in another encoding; not binaries, not documentation placeholders, not a
+/// package's `tests/`; a directive in the file's own comment syntax suppresses.
+#[test]
+fn secrets_in_every_text_file() {
+    let repo = TempRepo::from_fixture("secrets/text");
+    let run = repo.run(&["check", "--only", "secrets", "--format", "json"]);
+    run.expect_code(1);
+    let got: Vec<String> = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}:{}{}",
+                f["rule"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"],
+                f["column"],
+                if f["suppressed"] == true { " suppressed" } else { "" }
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "secrets/aws-access-key .env:3:19",
+            "secrets/private-key deploy/server.pem:1:1",
+            "secrets/slack-token deploy/values.yaml:3:10",
+            "secrets/github-token deploy/values.yaml:6:10 suppressed",
+            "secrets/stripe-live-key latin1.conf:2:8",
+        ]
+    );
+}

@@ -34,21 +34,49 @@ impl Directive {
     }
 }
 
-/// Every directive of a file.
+/// Comment openers of the text files the secrets check reads (YAML, TOML, shell, `.env`,
+/// SQL, HTML/Markdown, INI, C-like).
+const TEXT_OPENERS: &[&str] = &["<!--", "//", "/*", "#", "--", ";"];
+
+/// Every directive of a Rust file (`//` comments).
 pub fn parse(text: &str) -> Vec<Directive> {
+    parse_with(text, &rust_comment, &|t| t.starts_with("//") || t.starts_with("#[") || t.starts_with("/*"))
+}
+
+/// Every directive of any other text file: the directive follows one of the usual comment
+/// openers (`#`, `//`, `--`, `<!--`, `;`, `/*`).
+pub fn parse_text(text: &str) -> Vec<Directive> {
+    parse_with(text, &text_comment, &|t| TEXT_OPENERS.iter().any(|o| t.starts_with(o)))
+}
+
+/// Where the `//` comment of a Rust line starts, and where its text starts.
+fn rust_comment(line: &str) -> Option<(usize, usize)> {
+    let at = line.find("//")?;
+    // `//` inside a string literal (an odd number of unescaped quotes before it) is not a
+    // comment: a test that embeds a directive in a string must not count as one.
+    (!inside_string(&line[..at])).then_some((at, at + 2))
+}
+
+/// The comment opener right before the directive on a text line.
+fn text_comment(line: &str) -> Option<(usize, usize)> {
+    let m = line.find(MARKER)?;
+    let before = line[..m].trim_end();
+    TEXT_OPENERS.iter().find(|o| before.ends_with(*o)).map(|o| (before.len() - o.len(), before.len()))
+}
+
+fn parse_with(
+    text: &str,
+    comment_of: &dyn Fn(&str) -> Option<(usize, usize)>,
+    is_comment_line: &dyn Fn(&str) -> bool,
+) -> Vec<Directive> {
     if !text.contains(MARKER) {
         return Vec::new();
     }
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let Some(comment_at) = line.find("//") else { continue };
-        // `//` inside a string literal (an odd number of unescaped quotes before it) is not a
-        // comment: a test that embeds a directive in a string must not count as one.
-        if inside_string(&line[..comment_at]) {
-            continue;
-        }
-        let comment = &line[comment_at + 2..];
+        let Some((comment_at, body)) = comment_of(line) else { continue };
+        let comment = &line[body..];
         let Some(m) = comment.find(MARKER) else { continue };
         // Only `// fleetward:allow(` (after optional `/` or `!` and spaces), not prose.
         if !comment[..m].trim_start_matches(['/', '!']).trim().is_empty() {
@@ -67,7 +95,7 @@ pub fn parse(text: &str) -> Vec<Directive> {
                 .skip(i + 1)
                 .find(|(_, l)| {
                     let t = l.trim();
-                    !(t.is_empty() || t.starts_with("//") || t.starts_with("#[") || t.starts_with("/*"))
+                    !(t.is_empty() || is_comment_line(t))
                 })
                 .map(|(j, _)| j as u32 + 1)
         } else {
@@ -166,6 +194,23 @@ mod tests {
         let d = parse(text);
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].rules, vec!["banned/y".to_string()]);
+    }
+
+    #[test]
+    fn text_files_take_their_own_comment_syntax() {
+        let text = "# fleetward:allow(secrets/aws-access-key) documented example key\nKEY=AKIA...\nx: 1 # fleetward:allow(secrets/*) fixture\n<!-- fleetward:allow(secrets/github-token) docs -->\nsee fleetward:allow(secrets/x) in prose\n";
+        let d = parse_text(text);
+        let got: Vec<(u32, Option<u32>, &str)> =
+            d.iter().map(|d| (d.line, d.next_code_line, d.rules[0].as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (1, Some(2), "secrets/aws-access-key"),
+                (3, None, "secrets/*"),
+                (4, Some(5), "secrets/github-token")
+            ]
+        );
+        assert_eq!(d[0].reason.as_deref(), Some("documented example key"));
     }
 
     #[test]
