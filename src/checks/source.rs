@@ -348,7 +348,14 @@ fn scan_inner(
     let module = resolve::module_path(rel_in_package(rel, env.package));
     let unsafe_mode = cfg.unsafe_policy.mode_for(env.package);
     let too_big = bytes.len() as u64 > cfg.max_file_bytes;
-    if too_big || (cfg.prefilter && !needs_tree(text, env, enabled, cfg, unsafe_mode)) {
+    let mut tree_needed = !too_big && (!cfg.prefilter || needs_tree(text, env, enabled, cfg, unsafe_mode));
+    if !tree_needed && !too_big && enabled.secrets && cfg.skip_test_code {
+        // A secret found in the text needs the tree after all: is it in test code?
+        let mut found = Vec::new();
+        super::secrets::scan_str(rel, text, &|_| false, &mut found);
+        tree_needed = !found.is_empty();
+    }
+    if !tree_needed {
         // Too big to parse (generated code), or nothing a tree check looks for: the text-only
         // check still runs.
         let mut findings = Vec::new();
@@ -718,6 +725,14 @@ mod tests {
             out,
             "fleetward/skipped-path:1:117 source file not scanned: brackets nest deeper than 100 levels"
         );
+    }
+
+    #[test]
+    fn secrets_in_test_code_are_skipped_even_when_the_prefilter_skips_the_parse() {
+        let text = "fn key() -> &'static str { \"AKIAZ7Q3XW5R2M4N6P8J\" }\n#[cfg(test)]\nmod tests {\n    const K: &str = \"AKIA2E0A8F3B2W4C9X86\";\n}\n";
+        let e = Enabled { secrets: true, ..Enabled::default() };
+        let out = render("k.rs", text, e, &SourceConfig::default(), &CrateIndex::default());
+        assert_eq!(out, "secrets/aws-access-key:1:29 hard-coded aws access key id `AKIA…`");
     }
 
     #[test]
