@@ -434,9 +434,15 @@ fn scan_inner(
 fn needs_tree(text: &str, env: &FileEnv<'_>, enabled: Enabled, cfg: &SourceConfig, mode: UnsafeMode) -> bool {
     (enabled.unsafe_code && mode != UnsafeMode::Allow && text.contains("unsafe"))
         || text.contains("fleetward:")
-        || (enabled.banned
-            && (cfg.banned.index().may_match(text)
-                || env.index.alias_words().iter().any(|w| text.contains(w.as_str()))))
+        || (enabled.banned && {
+            let index = cfg.banned.index();
+            index.may_match(text)
+                || env
+                    .index
+                    .alias_words()
+                    .iter()
+                    .any(|(alias, item)| index.is_anchor(item) && text.contains(alias.as_str()))
+        })
 }
 
 /// The first place where brackets nest deeper than `max`, ignoring strings and comments
@@ -670,6 +676,16 @@ mod tests {
         assert!(out.starts_with("banned/memory-transmute:2:"), "{out}");
         // Mentions of nothing: not parsed, nothing found.
         assert_eq!(render("a.rs", "fn f() { let t = 1; }\n", e, &cfg, &index), "");
+    }
+
+    #[test]
+    fn prefilter_words_are_whole_identifiers() {
+        let index = crate::checks::banned::matcher::Index::builtin();
+        assert!(index.may_match("use std::ptr;\nfn f(p: *const u8) { unsafe { ptr::read(p) }; }"));
+        assert!(!index.may_match("use std::thread;\nfn f(ptr_x: u8) { thread::spawn(|| ()).join(); }"));
+        assert!(!index.may_match("fn f() { Command::new(\"ls\").arg(\"-l\"); }"), "no -c flag");
+        assert!(index.may_match("fn f() { Command::new(\"sh\").arg(\"-c\"); }"));
+        assert!(index.is_anchor("transmute") && !index.is_anchor("Result"));
     }
 
     #[test]

@@ -105,68 +105,109 @@ pub struct Index {
 /// The words a file must contain for a matcher to possibly find something in it, so that the
 /// engine can skip parsing files that mention none of them (most files of most services).
 ///
-/// Each matched name gives one conjunction of words, chosen so that no spelling the resolver
-/// understands can avoid them: the last segment of a path (a `use` rename still names it in
-/// the same file; a crate-level `pub use .. as` rename is an alias word of the crate, see
+/// Each matched name gives a conjunction of words (each word may have alternatives), chosen so
+/// that no spelling the resolver understands can avoid them: the last segment of a path (a
+/// `use` rename still names it in the same file; a crate-level `pub use .. as` rename is an
+/// alias word of the crate, see
 /// [`super::super::source::resolve::CrateIndex::alias_words`]) and, when it is not a crate
 /// root, the segment before it (the type of `Command::new`, the module of `ptr::read`: an
 /// import names it); method, field, macro, type and impl names; `true`/`false`/`format` when
-/// a condition needs that argument.
+/// a condition needs that argument; one of the `-c` flags for the shell conditions. Words are
+/// matched as whole identifiers (`read` does not match `thread`): every mention of an
+/// identifier in Rust source is delimited by non-identifier characters.
 #[derive(Debug, Default)]
 pub struct Prefilter {
     ac: Option<aho_corasick::AhoCorasick>,
-    entries: Vec<Vec<usize>>,
-    words: usize,
+    /// Per word: whether its first and last bytes are identifier characters (then the match
+    /// must not touch another identifier character on that side).
+    edges: Vec<(bool, bool)>,
+    /// Per matched name: all groups must hold, a group holds when one of its words was seen.
+    entries: Vec<Vec<Vec<usize>>>,
+    words: Vec<String>,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 impl Prefilter {
-    fn new(conjunctions: &[Vec<String>]) -> Prefilter {
-        let mut words: Vec<String> = conjunctions.iter().flatten().cloned().collect();
+    fn new(conjunctions: &[Vec<Vec<String>>]) -> Prefilter {
+        let mut words: Vec<String> = conjunctions.iter().flatten().flatten().cloned().collect();
         words.sort();
         words.dedup();
+        let id = |w: &String| words.binary_search(w).ok();
         let entries = conjunctions
             .iter()
-            .map(|c| c.iter().filter_map(|w| words.binary_search(w).ok()).collect())
+            .map(|c| c.iter().map(|g| g.iter().filter_map(id).collect()).collect())
+            .collect();
+        let edges = words
+            .iter()
+            .map(|w| {
+                let b = w.as_bytes();
+                (b.first().is_some_and(|&c| is_ident_byte(c)), b.last().is_some_and(|&c| is_ident_byte(c)))
+            })
             .collect();
         let ac = aho_corasick::AhoCorasick::new(&words).ok();
-        Prefilter { ac, entries, words: words.len() }
+        Prefilter { ac, edges, entries, words }
+    }
+
+    /// Whether `word` is one of the words.
+    pub fn has_word(&self, word: &str) -> bool {
+        self.words.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
     }
 
     /// Whether some matcher may find something in `text` (always true if the automaton could
     /// not be built).
     pub fn may_match(&self, text: &str) -> bool {
         let Some(ac) = &self.ac else { return true };
-        let mut seen = vec![false; self.words];
+        let bytes = text.as_bytes();
+        let mut seen = vec![false; self.words.len()];
         for m in ac.find_overlapping_iter(text) {
             let w = m.pattern().as_usize();
-            if !seen[w] {
-                seen[w] = true;
-                if self.entries.iter().any(|e| e.contains(&w) && e.iter().all(|&x| seen[x])) {
-                    return true;
-                }
+            if seen[w] {
+                continue;
+            }
+            let (left, right) = self.edges[w];
+            let before = m.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(m.end()).copied();
+            if (left && before.is_some_and(is_ident_byte)) || (right && after.is_some_and(is_ident_byte)) {
+                continue;
+            }
+            seen[w] = true;
+            let holds = |e: &Vec<Vec<usize>>| e.iter().all(|g| g.iter().any(|&x| seen[x]));
+            if self.entries.iter().any(|e| e.iter().any(|g| g.contains(&w)) && holds(e)) {
+                return true;
             }
         }
         false
     }
 }
 
-/// The conjunction of words for one name of a matcher (see [`Prefilter`]).
-fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<String> {
+/// The flags that make a shell run its next argument as a script.
+pub const DASH_C: &[&str] = &["-c", "/c", "/C", "-Command", "-lc", "-ec"];
+
+/// The words for one name of a matcher (see [`Prefilter`]): a conjunction of groups of
+/// alternatives.
+fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<Vec<String>> {
     let segments: Vec<&str> = name.trim_end_matches('!').split("::").filter(|s| !s.is_empty()).collect();
-    let mut out: Vec<String> = segments.last().map(|s| s.to_string()).into_iter().collect();
+    let mut out: Vec<Vec<String>> = segments.last().map(|s| vec![s.to_string()]).into_iter().collect();
     if kind == Kind::Path
         && let [.., parent, _] = segments[..]
         && !matches!(parent, "std" | "core" | "alloc" | "crate")
     {
-        out.push(parent.to_string());
+        out.push(vec![parent.to_string()]);
     }
     for c in &m.args {
         match c.is {
-            Some(ArgIs::True) => out.push("true".into()),
-            Some(ArgIs::False) => out.push("false".into()),
-            Some(ArgIs::Format) => out.push("format".into()),
+            Some(ArgIs::True) => out.push(vec!["true".into()]),
+            Some(ArgIs::False) => out.push(vec!["false".into()]),
+            Some(ArgIs::Format) => out.push(vec!["format".into()]),
             _ => {}
         }
+    }
+    if matches!(m.when, Some(When::ShellWithLiteralScript | When::ShellWithBuiltScript)) {
+        // The visitor asks for one of these flags as a string literal.
+        out.push(DASH_C.iter().map(|f| format!("\"{f}\"")).collect());
     }
     out
 }
@@ -206,6 +247,11 @@ impl Index {
     /// Whether any matcher may find something in `text` ([`Prefilter`]).
     pub fn may_match(&self, text: &str) -> bool {
         !self.map.is_empty() && self.prefilter.may_match(text)
+    }
+
+    /// Whether an alias of an item named `name` can matter (it stands for a prefilter word).
+    pub fn is_anchor(&self, name: &str) -> bool {
+        self.prefilter.has_word(name)
     }
 
     /// The built-in index (every registered `banned` rule).

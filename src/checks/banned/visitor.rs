@@ -340,7 +340,7 @@ impl Visitor<'_, '_> {
 }
 
 fn is_dash_c(s: &str) -> bool {
-    matches!(s, "-c" | "/c" | "/C" | "-Command" | "-lc" | "-ec")
+    super::matcher::DASH_C.contains(&s)
 }
 
 fn first_line(s: &str) -> String {

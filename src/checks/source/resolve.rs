@@ -194,7 +194,7 @@ pub struct CrateIndex {
     /// known to mean `crate::util::x`.
     modules: std::collections::HashSet<String>,
     /// See [`CrateIndex::alias_words`]; computed on first use, after the pre-pass.
-    aliases: std::sync::OnceLock<Vec<String>>,
+    aliases: std::sync::OnceLock<Vec<(String, String)>>,
 }
 
 impl CrateIndex {
@@ -211,14 +211,16 @@ impl CrateIndex {
     /// name (`pub use std::mem::transmute as reinterpret` gives `reinterpret`): a file can call
     /// a banned item by such a name without spelling the item's name, so the engine's
     /// prefilter parses every file that mentions one.
-    pub fn alias_words(&self) -> &[String] {
+    /// Pairs of (alias, the name of the item it stands for).
+    pub fn alias_words(&self) -> &[(String, String)] {
         self.aliases.get_or_init(|| {
-            let mut words: Vec<String> = self
+            let mut words: Vec<(String, String)> = self
                 .reexports
                 .iter()
                 .filter_map(|(key, target)| {
                     let name = key.rsplit("::").next()?;
-                    (target.last().map(String::as_str) != Some(name)).then(|| name.to_string())
+                    let item = target.last()?;
+                    (item != name).then(|| (name.to_string(), item.clone()))
                 })
                 .collect();
             words.sort();
