@@ -15,6 +15,7 @@
 //! ([`suppress`]).
 
 pub mod cfg;
+pub mod items;
 pub mod resolve;
 pub mod suppress;
 
@@ -391,7 +392,12 @@ fn scan_inner(
     static BIG_FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _big = (bytes.len() as u64 > cfg.big_file_bytes)
         .then(|| BIG_FILE.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    let mut file = match syn::parse_file(text) {
+    let selected = if cfg.prefilter { select_items(rel, text, env, enabled, cfg, unsafe_mode) } else { None };
+    let parsed = match selected {
+        Some(f) => Ok(f),
+        None => syn::parse_file(text),
+    };
+    let mut file = match parsed {
         Ok(f) => f,
         Err(e) => {
             let start = e.span().start();
@@ -428,6 +434,50 @@ fn scan_inner(
     let directives = suppress::parse(text);
     suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
     findings
+}
+
+/// The file's tree restricted to the top-level items a check can find something in (see
+/// [`items`]): those that mention a word of a banned matcher whose words all occur in the
+/// file, a crate alias of a banned item, `unsafe`, or hold a secret (whose test-code status the
+/// tree decides). `None`: parse the whole file.
+fn select_items(
+    rel: &str,
+    text: &str,
+    env: &FileEnv<'_>,
+    enabled: Enabled,
+    cfg: &SourceConfig,
+    mode: UnsafeMode,
+) -> Option<syn::File> {
+    let mut words: Vec<String> = Vec::new();
+    let index = cfg.banned.index();
+    if enabled.banned {
+        words.extend(index.relevant_words(text).into_iter().map(String::from));
+        words.extend(
+            env.index
+                .alias_words()
+                .iter()
+                .filter(|(alias, item)| index.is_anchor(item) && text.contains(alias.as_str()))
+                .map(|(alias, _)| alias.clone()),
+        );
+    }
+    if enabled.unsafe_code && mode != UnsafeMode::Allow {
+        words.push("unsafe".into());
+    }
+    let mut secret_lines = Vec::new();
+    if enabled.secrets {
+        let mut found = Vec::new();
+        super::secrets::scan_str(rel, text, &|_| false, &mut found);
+        secret_lines = found.iter().map(|f| (f.location.span.line, f.location.span.end_line)).collect();
+    }
+    let also = |range: std::ops::Range<usize>| {
+        !secret_lines.is_empty() && {
+            let first = diag::line_col(text, range.start).0;
+            let last = diag::line_col(text, range.end).0;
+            secret_lines.iter().any(|&(a, b)| a <= last && first <= b)
+        }
+    };
+    let renames_of = |item: &str| enabled.banned && index.is_anchor(item);
+    items::parse_selected(text, &items::Selection { words, renames_of: &renames_of, also: &also })
 }
 
 /// Whether a tree check may find something in `text` (see [`SourceConfig::prefilter`]).

@@ -126,7 +126,8 @@ pub struct Prefilter {
     words: Vec<String>,
 }
 
-fn is_ident_byte(b: u8) -> bool {
+/// Whether `b` can be part of an identifier (non-ASCII bytes count: identifiers may be Unicode).
+pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
@@ -156,6 +157,37 @@ impl Prefilter {
         self.words.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
     }
 
+    /// The words of every matcher whose conjunction holds in `text`: a call site that a
+    /// matcher can find mentions one of them.
+    pub fn relevant_words(&self, text: &str) -> Vec<&str> {
+        let Some(ac) = &self.ac else { return Vec::new() };
+        let bytes = text.as_bytes();
+        let mut seen = vec![false; self.words.len()];
+        for m in ac.find_overlapping_iter(text) {
+            let w = m.pattern().as_usize();
+            if !seen[w] && self.whole(bytes, w, m.start(), m.end()) {
+                seen[w] = true;
+            }
+        }
+        let mut out: Vec<usize> = Vec::new();
+        for e in &self.entries {
+            if e.iter().all(|g| g.iter().any(|&x| seen[x])) {
+                out.extend(e.iter().flatten().copied().filter(|&x| seen[x]));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.into_iter().map(|w| self.words[w].as_str()).collect()
+    }
+
+    /// Whether the match of word `w` at `start..end` is not part of a longer identifier.
+    fn whole(&self, bytes: &[u8], w: usize, start: usize, end: usize) -> bool {
+        let (left, right) = self.edges[w];
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(end).copied();
+        !((left && before.is_some_and(is_ident_byte)) || (right && after.is_some_and(is_ident_byte)))
+    }
+
     /// Whether some matcher may find something in `text` (always true if the automaton could
     /// not be built).
     pub fn may_match(&self, text: &str) -> bool {
@@ -167,10 +199,7 @@ impl Prefilter {
             if seen[w] {
                 continue;
             }
-            let (left, right) = self.edges[w];
-            let before = m.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(m.end()).copied();
-            if (left && before.is_some_and(is_ident_byte)) || (right && after.is_some_and(is_ident_byte)) {
+            if !self.whole(bytes, w, m.start(), m.end()) {
                 continue;
             }
             seen[w] = true;
@@ -247,6 +276,11 @@ impl Index {
     /// Whether any matcher may find something in `text` ([`Prefilter`]).
     pub fn may_match(&self, text: &str) -> bool {
         !self.map.is_empty() && self.prefilter.may_match(text)
+    }
+
+    /// See [`Prefilter::relevant_words`].
+    pub fn relevant_words(&self, text: &str) -> Vec<&str> {
+        self.prefilter.relevant_words(text)
     }
 
     /// Whether an alias of an item named `name` can matter (it stands for a prefilter word).

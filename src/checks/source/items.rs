@@ -1,0 +1,268 @@
+//! Parse only the top-level items of a file that can matter.
+//!
+//! syn spends most of a run building trees for function bodies that no check looks at. The
+//! file is tokenised once (what `syn::parse_file` does first anyway), cut into runs of
+//! top-level items, and only the runs that `keep` accepts (plus every `use` and
+//! `extern crate`, which name resolution needs) are parsed into the `syn::File` the checks
+//! visit. Spans are those of the whole file, so locations do not change.
+//!
+//! The cut is a heuristic: a run ends after a top-level `;` or `{..}` when the next token
+//! starts an item (an attribute, an item keyword, a macro call). Whenever a run does not parse
+//! as items, the caller parses the whole file instead, so a wrong cut costs time, never a
+//! finding.
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+
+const ITEM_KEYWORDS: &[&str] = &[
+    "pub",
+    "fn",
+    "struct",
+    "enum",
+    "impl",
+    "trait",
+    "mod",
+    "use",
+    "const",
+    "static",
+    "type",
+    "extern",
+    "unsafe",
+    "async",
+    "union",
+    "macro_rules",
+    "default",
+    "auto",
+];
+
+fn starts_item(tokens: &[TokenTree], i: usize) -> bool {
+    match tokens.get(i) {
+        Some(TokenTree::Punct(p)) => p.as_char() == '#',
+        Some(TokenTree::Ident(id)) => {
+            let s = id.to_string();
+            ITEM_KEYWORDS.contains(&s.as_str())
+                || matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+        }
+        _ => false,
+    }
+}
+
+/// Top-level runs of tokens, each ending where an item provably can start again. A leading
+/// run of inner attributes (`#![..]`) is its own run.
+fn runs(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
+    let mut out: Vec<Vec<TokenTree>> = Vec::new();
+    let mut i = 0;
+    let mut inner = Vec::new();
+    while let (Some(TokenTree::Punct(h)), Some(TokenTree::Punct(b))) = (tokens.get(i), tokens.get(i + 1)) {
+        if h.as_char() != '#' || b.as_char() != '!' || !matches!(tokens.get(i + 2), Some(TokenTree::Group(_)))
+        {
+            break;
+        }
+        inner.extend(tokens[i..i + 3].iter().cloned());
+        i += 3;
+    }
+    if !inner.is_empty() {
+        out.push(inner);
+    }
+    let mut cur = Vec::new();
+    while i < tokens.len() {
+        let t = tokens[i].clone();
+        let ends = match &t {
+            TokenTree::Punct(p) => p.as_char() == ';',
+            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+            _ => false,
+        };
+        cur.push(t);
+        i += 1;
+        if ends && (i == tokens.len() || starts_item(&tokens, i)) {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether `text` mentions `word` as a whole identifier.
+pub fn contains_word(text: &str, word: &str) -> bool {
+    let b = text.as_bytes();
+    let ident = crate::checks::banned::matcher::is_ident_byte;
+    text.match_indices(word).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let after = b.get(i + word.len()).copied();
+        !(before.is_some_and(ident) || after.is_some_and(ident))
+    })
+}
+
+/// What decides which runs are parsed.
+pub struct Selection<'a> {
+    /// A run that mentions one of these (as a whole identifier) is parsed.
+    pub words: Vec<String>,
+    /// Whether a `use` rename of an item with this name matters: the new name joins `words`
+    /// (`use std::mem::transmute as t;` makes `t` a word).
+    pub renames_of: &'a dyn Fn(&str) -> bool,
+    /// Any other reason to parse a run, by its byte range.
+    pub also: &'a dyn Fn(std::ops::Range<usize>) -> bool,
+}
+
+fn first_keyword(run: &[TokenTree]) -> Option<String> {
+    // Skip outer attributes (`#` + `[..]`) and visibility (`pub`, `pub(crate)`).
+    let mut i = 0;
+    loop {
+        match (run.get(i), run.get(i + 1)) {
+            (Some(TokenTree::Punct(p)), Some(TokenTree::Group(_))) if p.as_char() == '#' => i += 2,
+            (Some(TokenTree::Ident(id)), Some(TokenTree::Group(g)))
+                if id == "pub" && g.delimiter() == Delimiter::Parenthesis =>
+            {
+                i += 2
+            }
+            (Some(TokenTree::Ident(id)), _) if id == "pub" => i += 1,
+            (Some(TokenTree::Ident(id)), _) => return Some(id.to_string()),
+            _ => return None,
+        }
+    }
+}
+
+/// `mod name {}` in place of an inline module that is not parsed: name resolution needs to
+/// know the module exists, not its content.
+fn module_stub(run: &[TokenTree]) -> Option<Vec<TokenTree>> {
+    let at = run.iter().position(|t| matches!(t, TokenTree::Ident(id) if id == "mod"))?;
+    let name = run.get(at + 1)?.clone();
+    let TokenTree::Group(body) = run.last()? else { return None };
+    let mut empty = proc_macro2::Group::new(Delimiter::Brace, TokenStream::new());
+    empty.set_span(body.span());
+    Some(vec![run[at].clone(), name, TokenTree::Group(empty)])
+}
+
+/// The file with only the runs that `sel` selects, plus every import and module declaration
+/// (stubs for inline modules), or `None` when the file does not tokenise or a run does not
+/// parse (the caller then parses the whole file).
+pub fn parse_selected(text: &str, sel: &Selection<'_>) -> Option<syn::File> {
+    let stream: TokenStream = text.parse().ok()?;
+    let runs = runs(stream.into_iter().collect());
+    let mut words = sel.words.clone();
+    let mut parts: Vec<Option<syn::File>> = Vec::with_capacity(runs.len());
+    // Imports first: their renames add words.
+    for (n, run) in runs.iter().enumerate() {
+        let inner_attrs = n == 0
+            && matches!(&run[..], [TokenTree::Punct(h), TokenTree::Punct(b), ..] if h.as_char() == '#' && b.as_char() == '!');
+        let kw = first_keyword(run);
+        let is_decl = matches!(kw.as_deref(), Some("use" | "extern"))
+            || (kw.as_deref() == Some("mod")
+                && matches!(run.last(), Some(TokenTree::Punct(p)) if p.as_char() == ';'));
+        if !(inner_attrs || is_decl) {
+            parts.push(None);
+            continue;
+        }
+        let part: syn::File = syn::parse2(run.iter().cloned().collect()).ok()?;
+        for item in &part.items {
+            if let syn::Item::Use(u) = item {
+                let mut bindings = Vec::new();
+                super::resolve::flatten_use(&u.tree, &mut Vec::new(), &mut bindings);
+                for b in bindings {
+                    if let (Some(name), Some(item)) = (b.name, b.target.last())
+                        && name != *item
+                        && (words.iter().any(|w| w == item) || (sel.renames_of)(item))
+                    {
+                        words.push(name);
+                    }
+                }
+            }
+        }
+        parts.push(Some(part));
+    }
+    let mut file = syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() };
+    for (run, part) in runs.into_iter().zip(parts) {
+        let part = match part {
+            Some(p) => p,
+            None => {
+                let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
+                let range = first.span().byte_range().start..last.span().byte_range().end;
+                let wanted = match text.get(range.clone()) {
+                    Some(t) => words.iter().any(|w| contains_word(t, w)) || (sel.also)(range),
+                    None => true,
+                };
+                let tokens = if wanted {
+                    run
+                } else if first_keyword(&run).as_deref() == Some("mod") {
+                    module_stub(&run)?
+                } else {
+                    continue;
+                };
+                syn::parse2(tokens.into_iter().collect()).ok()?
+            }
+        };
+        file.attrs.extend(part.attrs);
+        file.items.extend(part.items);
+    }
+    Some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select<'a>(text: &'a str, word: &'a str) -> Option<syn::File> {
+        let also = |r: std::ops::Range<usize>| text[r].contains(word);
+        parse_selected(text, &Selection { words: Vec::new(), renames_of: &|_| false, also: &also })
+    }
+
+    fn kept(text: &str, word: &str) -> Vec<String> {
+        let f = select(text, word).expect("parses");
+        f.items
+            .iter()
+            .map(|i| match i {
+                syn::Item::Fn(f) => f.sig.ident.to_string(),
+                syn::Item::Use(_) => "use".into(),
+                syn::Item::Const(c) => c.ident.to_string(),
+                syn::Item::Impl(_) => "impl".into(),
+                syn::Item::Macro(_) => "macro".into(),
+                syn::Item::Mod(m) => format!("mod {}", m.ident),
+                _ => "other".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keeps_imports_and_the_runs_that_mention_the_word() {
+        let text = "#![allow(dead_code)]\nuse std::ptr;\nconst C: S = S { a: 1 };\nfn a() { if x { 1 } else { 2 }; }\n#[inline]\nfn b(p: *const u8) { unsafe { ptr::read(p) }; }\nimpl X { fn c() {} }\nlazy_static! { static ref Y: u8 = 1; }\nfn d() { ptr::read(0 as *const u8); }\n";
+        assert_eq!(kept(text, "ptr::read"), ["use", "b", "d"]);
+        assert_eq!(kept(text, "S {"), ["use", "C"]);
+        let f = select(text, "").unwrap();
+        assert_eq!(f.items.len(), 7);
+        assert_eq!(f.attrs.len(), 1);
+        // Spans are the file's own.
+        let syn::Item::Fn(b) = &select(text, "fn b").unwrap().items[1] else { panic!("fn b") };
+        assert_eq!(b.sig.ident.span().start().line, 6);
+        // Module declarations stay, inline modules as stubs; renames of named items are words.
+        let text = "mod util;\nmod tests { fn u() { x() } }\nuse std::mem::transmute as t;\nfn f() { t(1) }\nfn g() {}\n";
+        let renames = |n: &str| n == "transmute";
+        let f = parse_selected(text, &Selection { words: vec![], renames_of: &renames, also: &|_| false })
+            .unwrap();
+        let names: Vec<String> = f
+            .items
+            .iter()
+            .map(|i| match i {
+                syn::Item::Mod(m) => {
+                    format!("mod {} {}", m.ident, m.content.as_ref().map_or(0, |c| c.1.len()))
+                }
+                syn::Item::Use(_) => "use".into(),
+                syn::Item::Fn(f) => f.sig.ident.to_string(),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(names, ["mod util 0", "mod tests 0", "use", "f"]);
+    }
+
+    #[test]
+    fn whole_words() {
+        assert!(contains_word("a read(b)", "read") && !contains_word("thread::spawn", "read"));
+        assert!(contains_word("x.read", "read") && !contains_word("read_exact", "read"));
+    }
+
+    #[test]
+    fn a_bad_cut_or_bad_syntax_gives_none() {
+        assert!(select("fn f( {\n", "").is_none());
+        assert!(select("fn f() { let x = ; }\n", "").is_none());
+    }
+}
