@@ -134,68 +134,125 @@ fn module_stub(run: &[TokenTree]) -> Option<Vec<TokenTree>> {
     Some(vec![run[at].clone(), name, TokenTree::Group(empty)])
 }
 
-/// The file with only the runs that `sel` selects, plus every import and module declaration
-/// (stubs for inline modules), or `None` when the file does not tokenise or a run does not
-/// parse (the caller then parses the whole file).
-pub fn parse_selected(text: &str, sel: &Selection<'_>) -> Option<syn::File> {
-    let stream: TokenStream = text.parse().ok()?;
-    let runs = runs(stream.into_iter().collect());
-    let mut words = sel.words.clone();
-    let mut parts: Vec<Option<syn::File>> = Vec::with_capacity(runs.len());
-    // Imports first: their renames add words.
-    for (n, run) in runs.iter().enumerate() {
+/// Names that a file's `use` statements give, with `as`, to an item whose name is a word or
+/// that `renames_of` accepts (`use std::mem::transmute as t;` gives `t`). Read from the text,
+/// so `use` statements at every level count (inline modules, function bodies).
+fn renames(text: &str, words: &[String], renames_of: &dyn Fn(&str) -> bool) -> Vec<String> {
+    static USE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\buse\b[^;]*;").expect("valid regex"));
+    static AS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+as\s+([A-Za-z_][A-Za-z0-9_]*)\b")
+            .expect("valid regex")
+    });
+    USE.find_iter(text)
+        .flat_map(|u| AS.captures_iter(u.as_str()))
+        .filter(|c| words.iter().any(|w| *w == c[1]) || renames_of(&c[1]))
+        .map(|c| c[2].to_string())
+        .collect()
+}
+
+/// Start offsets of the whole-identifier mentions of `words` in `text`, sorted.
+fn mentions(text: &str, words: &[String]) -> Vec<usize> {
+    let Ok(ac) = aho_corasick::AhoCorasick::new(words) else { return vec![0] };
+    let b = text.as_bytes();
+    let ident = crate::checks::banned::matcher::is_ident_byte;
+    let mut out: Vec<usize> = ac
+        .find_overlapping_iter(text)
+        .filter(|m| {
+            let before = m.start().checked_sub(1).map(|j| b[j]);
+            let after = b.get(m.end()).copied();
+            !(before.is_some_and(ident) || after.is_some_and(ident))
+        })
+        .map(|m| m.start())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether one of `hits` lies in `range`.
+fn hit_in(hits: &[usize], range: &std::ops::Range<usize>) -> bool {
+    let i = hits.partition_point(|&h| h < range.start);
+    hits.get(i).is_some_and(|&h| h < range.end)
+}
+
+/// Items whose body is itself a list of items that can be filtered the same way: modules,
+/// impls and traits (`unsafe impl`, `unsafe trait` included), never a function body.
+fn has_item_body(run: &[TokenTree]) -> bool {
+    let kind = run
+        .iter()
+        .filter_map(|t| match t {
+            TokenTree::Ident(id) => Some(id.to_string()),
+            _ => None,
+        })
+        .find(|w| !matches!(w.as_str(), "pub" | "crate" | "unsafe" | "default" | "auto"));
+    matches!(kind.as_deref(), Some("impl" | "mod" | "trait"))
+        && first_keyword(run)
+            .is_some_and(|k| matches!(k.as_str(), "impl" | "mod" | "trait" | "unsafe" | "default" | "auto"))
+        && matches!(run.last(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace)
+}
+
+/// The tokens of `tokens` (a file, or the body of a module, impl or trait) that are kept:
+/// inner attributes, imports, module declarations, the runs `sel` wants (filtered inside when
+/// they are modules, impls or traits), and stubs for other inline modules.
+fn select(
+    text: &str,
+    tokens: Vec<TokenTree>,
+    hits: &[usize],
+    headers: &[usize],
+    sel: &Selection<'_>,
+    depth: usize,
+) -> Vec<TokenTree> {
+    let mut out = Vec::new();
+    for (n, run) in runs(tokens).into_iter().enumerate() {
         let inner_attrs = n == 0
             && matches!(&run[..], [TokenTree::Punct(h), TokenTree::Punct(b), ..] if h.as_char() == '#' && b.as_char() == '!');
-        let kw = first_keyword(run);
+        let kw = first_keyword(&run);
         let is_decl = matches!(kw.as_deref(), Some("use" | "extern"))
             || (kw.as_deref() == Some("mod")
                 && matches!(run.last(), Some(TokenTree::Punct(p)) if p.as_char() == ';'));
-        if !(inner_attrs || is_decl) {
-            parts.push(None);
+        if inner_attrs || is_decl {
+            out.extend(run);
             continue;
         }
-        let part: syn::File = syn::parse2(run.iter().cloned().collect()).ok()?;
-        for item in &part.items {
-            if let syn::Item::Use(u) = item {
-                let mut bindings = Vec::new();
-                super::resolve::flatten_use(&u.tree, &mut Vec::new(), &mut bindings);
-                for b in bindings {
-                    if let (Some(name), Some(item)) = (b.name, b.target.last())
-                        && name != *item
-                        && (words.iter().any(|w| w == item) || (sel.renames_of)(item))
-                    {
-                        words.push(name);
-                    }
-                }
-            }
-        }
-        parts.push(Some(part));
-    }
-    let mut file = syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() };
-    for (run, part) in runs.into_iter().zip(parts) {
-        let part = match part {
-            Some(p) => p,
-            None => {
-                let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
-                let range = first.span().byte_range().start..last.span().byte_range().end;
-                let wanted = match text.get(range.clone()) {
-                    Some(t) => words.iter().any(|w| contains_word(t, w)) || (sel.also)(range),
-                    None => true,
-                };
-                let tokens = if wanted {
-                    run
-                } else if first_keyword(&run).as_deref() == Some("mod") {
-                    module_stub(&run)?
-                } else {
-                    continue;
-                };
-                syn::parse2(tokens.into_iter().collect()).ok()?
-            }
+        let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
+        let range = first.span().byte_range().start..last.span().byte_range().end;
+        let wanted = text.get(range.clone()).is_none() || hit_in(hits, &range) || (sel.also)(range);
+        // A header that mentions a word (`impl ServerCertVerifier for X`) keeps its whole body:
+        // matchers on impls look at every method.
+        let header_wanted = run.len() >= 2 && {
+            let head = run[0].span().byte_range().start..run[run.len() - 2].span().byte_range().end;
+            hit_in(headers, &head)
         };
-        file.attrs.extend(part.attrs);
-        file.items.extend(part.items);
+        if wanted && depth < 8 && has_item_body(&run) && !header_wanted {
+            let mut run = run;
+            if let Some(TokenTree::Group(body)) = run.pop() {
+                let inner = select(text, body.stream().into_iter().collect(), hits, headers, sel, depth + 1);
+                let mut g = proc_macro2::Group::new(Delimiter::Brace, inner.into_iter().collect());
+                g.set_span(body.span());
+                run.push(TokenTree::Group(g));
+            }
+            out.extend(run);
+        } else if wanted {
+            out.extend(run);
+        } else if kw.as_deref() == Some("mod") {
+            out.extend(module_stub(&run).unwrap_or_default());
+        }
     }
-    Some(file)
+    out
+}
+
+/// The file with only what `sel` selects (see [`select`]), or `None` when the file does not
+/// tokenise or the selection does not parse (the caller then parses the whole file).
+pub fn parse_selected(text: &str, sel: &Selection<'_>) -> Option<syn::File> {
+    let stream: TokenStream = text.parse().ok()?;
+    let mut words = sel.words.clone();
+    words.extend(renames(text, &words, sel.renames_of));
+    let hits = mentions(text, &words);
+    words.retain(|w| w != "unsafe");
+    let headers = mentions(text, &words);
+    let kept = select(text, stream.into_iter().collect(), &hits, &headers, sel, 0);
+    syn::parse2(kept.into_iter().collect()).ok()
 }
 
 #[cfg(test)]
@@ -252,6 +309,17 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["mod util 0", "mod tests 0", "use", "f"]);
+    }
+
+    #[test]
+    fn bodies_of_impls_are_filtered_but_never_function_bodies() {
+        let text = "impl X {\n    fn a() { let q = format!(\"{}\", 1); }\n    unsafe fn b() { let q = format!(\"{}\", 1); run(q); }\n}\nunsafe fn c() { let q = 1; unsafe { g(q) } }\n";
+        let sel = Selection { words: vec!["unsafe".into()], renames_of: &|_| false, also: &|_| false };
+        let f = parse_selected(text, &sel).unwrap();
+        let syn::Item::Impl(i) = &f.items[0] else { panic!("impl") };
+        assert_eq!(i.items.len(), 1, "only `b` is kept in the impl");
+        let syn::Item::Fn(c) = &f.items[1] else { panic!("fn c") };
+        assert_eq!(c.block.stmts.len(), 2, "a function body is kept whole");
     }
 
     #[test]
