@@ -109,24 +109,93 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
         .collect();
     let used: Vec<AtomicBool> = cfg.banned.exceptions.iter().map(|_| AtomicBool::new(false)).collect();
     let run = || {
-        let indexes: Vec<CrateIndex> = if enabled.banned {
-            build_indexes(fleet, &jobs)
-        } else {
-            fleet.packages.iter().map(|p| CrateIndex::new(&p.name)).collect()
-        };
         let empty = CrateIndex::default();
-        let digests: Vec<String> =
-            if ctx.cache.is_some() { indexes.iter().map(CrateIndex::digest).collect() } else { Vec::new() };
-        jobs.par_iter().for_each(|&(rel, pkg)| {
-            let env = FileEnv {
-                package: pkg.map(|i| &fleet.packages[i]),
-                index: pkg.and_then(|i| indexes.get(i)).unwrap_or(&empty),
-            };
-            let cache = ctx.cache.map(|c| (c, pkg.and_then(|i| digests.get(i)).map_or("", String::as_str)));
-            let mut findings = scan_path(&fleet.root, rel, &env, enabled, cfg, cache);
-            proc_macro2::extra::invalidate_current_thread_spans();
-            cfg.banned.apply(&mut findings, env.package, ctx.now, &used);
+        let finish = |mut findings: Vec<Finding>, pkg: Option<usize>| {
+            cfg.banned.apply(&mut findings, pkg.map(|i| &fleet.packages[i]), ctx.now, &used);
             sink.extend(findings);
+        };
+        let Some(cache) = ctx.cache else {
+            let indexes: Vec<CrateIndex> = (0..fleet.packages.len())
+                .into_par_iter()
+                .map(|i| index_of(fleet, i, &jobs, enabled))
+                .collect();
+            jobs.par_iter().for_each(|&(rel, pkg)| {
+                let env = FileEnv {
+                    package: pkg.map(|i| &fleet.packages[i]),
+                    index: pkg.and_then(|i| indexes.get(i)).unwrap_or(&empty),
+                };
+                let findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
+                proc_macro2::extra::invalidate_current_thread_spans();
+                finish(findings, pkg);
+            });
+            return;
+        };
+        // With the cache: hash every file once; a package whose files are unchanged reuses its
+        // crate index's digest, so an unchanged rerun builds no index and parses nothing.
+        let hashes: Vec<Option<String>> = jobs
+            .par_iter()
+            .map(|&(rel, _)| {
+                let path = fleet.root.join(rel);
+                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= cfg.max_read_bytes);
+                let bytes = if small { std::fs::read(&path).ok()? } else { return None };
+                Some(crate::cache::digest([bytes.as_slice()]))
+            })
+            .collect();
+        let package_keys: Vec<String> = (0..fleet.packages.len())
+            .map(|i| {
+                let p = &fleet.packages[i];
+                let mut parts: Vec<&[u8]> = vec![p.name.as_bytes(), p.dir.as_bytes()];
+                for ((rel, pkg), h) in jobs.iter().zip(&hashes) {
+                    if *pkg == Some(i) {
+                        parts.push(rel.as_bytes());
+                        parts.push(h.as_deref().unwrap_or("-").as_bytes());
+                    }
+                }
+                crate::cache::digest(parts)
+            })
+            .collect();
+        let indexes: Vec<std::sync::OnceLock<CrateIndex>> =
+            (0..fleet.packages.len()).map(|_| std::sync::OnceLock::new()).collect();
+        let digests: Vec<String> = (0..fleet.packages.len())
+            .into_par_iter()
+            .map(|i| match cache.index_digest(&package_keys[i]) {
+                Some(d) => d,
+                None => {
+                    let d = indexes[i].get_or_init(|| index_of(fleet, i, &jobs, enabled)).digest();
+                    cache.put_index_digest(package_keys[i].clone(), d.clone());
+                    d
+                }
+            })
+            .collect();
+        jobs.par_iter().zip(&hashes).for_each(|(&(rel, pkg), hash)| {
+            let package = pkg.map(|i| &fleet.packages[i]);
+            let key = hash.as_ref().map(|h| {
+                let (name, dir) = package.map_or(("", ""), |p| (p.name.as_str(), p.dir.as_str()));
+                let mode = format!("{:?}", cfg.unsafe_policy.mode_for(package));
+                let index = pkg.map_or("", |i| digests[i].as_str());
+                crate::cache::digest([
+                    rel.as_bytes(),
+                    name.as_bytes(),
+                    dir.as_bytes(),
+                    mode.as_bytes(),
+                    index.as_bytes(),
+                    h.as_bytes(),
+                ])
+            });
+            if let Some(found) = key.as_deref().and_then(|k| cache.get(k)) {
+                return finish(found, pkg);
+            }
+            let index = match pkg {
+                Some(i) => indexes[i].get_or_init(|| index_of(fleet, i, &jobs, enabled)),
+                None => &empty,
+            };
+            let env = FileEnv { package, index };
+            let findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
+            proc_macro2::extra::invalidate_current_thread_spans();
+            if let Some(k) = key {
+                cache.put(k, &findings);
+            }
+            finish(findings, pkg);
         });
     };
     let threads = rayon::current_num_threads();
@@ -183,31 +252,29 @@ pub fn in_scanned_dir(fleet: &Fleet, rel: &str, pkg: Option<usize>, cfg: &Source
     }
 }
 
-/// The pre-pass of [`resolve`]: one re-export map per package, built from the text of its files.
-fn build_indexes(fleet: &Fleet, jobs: &[(&str, Option<usize>)]) -> Vec<CrateIndex> {
-    fleet
-        .packages
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut index = CrateIndex::new(&p.name);
-            let files: Vec<&str> = jobs.iter().filter(|(_, o)| *o == Some(i)).map(|(r, _)| *r).collect();
-            let modules: Vec<Vec<String>> =
-                files.iter().map(|r| resolve::module_path(rel_in_package(r, Some(p)))).collect();
-            for m in &modules {
-                index.add_module(m);
-            }
-            for (rel, module) in files.iter().zip(&modules) {
-                let path = fleet.root.join(rel);
-                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 8 * 1024 * 1024);
-                if let (true, Ok(text)) = (small, std::fs::read_to_string(&path)) {
-                    index.add_file(module, &text);
-                }
-            }
-            proc_macro2::extra::invalidate_current_thread_spans();
-            index
-        })
-        .collect()
+/// The pre-pass of [`resolve`] for package `i`: its re-export map, built from the text of its
+/// files (only the `banned` check needs it).
+fn index_of(fleet: &Fleet, i: usize, jobs: &[(&str, Option<usize>)], enabled: Enabled) -> CrateIndex {
+    let p = &fleet.packages[i];
+    let mut index = CrateIndex::new(&p.name);
+    if !enabled.banned {
+        return index;
+    }
+    let files: Vec<&str> = jobs.iter().filter(|(_, o)| *o == Some(i)).map(|(r, _)| *r).collect();
+    let modules: Vec<Vec<String>> =
+        files.iter().map(|r| resolve::module_path(rel_in_package(r, Some(p)))).collect();
+    for m in &modules {
+        index.add_module(m);
+    }
+    for (rel, module) in files.iter().zip(&modules) {
+        let path = fleet.root.join(rel);
+        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 8 * 1024 * 1024);
+        if let (true, Ok(text)) = (small, std::fs::read_to_string(&path)) {
+            index.add_file(module, &text);
+        }
+    }
+    proc_macro2::extra::invalidate_current_thread_spans();
+    index
 }
 
 /// What identifies the engine's settings and rules in the cache (see [`crate::cache`]): the
@@ -228,35 +295,13 @@ pub fn cache_namespace(enabled: Enabled, cfg: &SourceConfig) -> String {
     ])
 }
 
-/// The cache key of one file: its bytes and everything about its place that the findings
-/// depend on.
-fn file_key(
-    rel: &str,
-    bytes: &[u8],
-    env: &FileEnv<'_>,
-    unsafe_mode: UnsafeMode,
-    index_digest: &str,
-) -> String {
-    let (name, dir) = env.package.map_or(("", ""), |p| (p.name.as_str(), p.dir.as_str()));
-    let mode = format!("{unsafe_mode:?}");
-    crate::cache::digest([
-        rel.as_bytes(),
-        name.as_bytes(),
-        dir.as_bytes(),
-        mode.as_bytes(),
-        index_digest.as_bytes(),
-        bytes,
-    ])
-}
-
-/// Read one file (size-capped) and scan it, or take its findings from the cache.
+/// Read one file (size-capped) and scan it.
 fn scan_path(
     root: &std::path::Path,
     rel: &str,
     env: &FileEnv<'_>,
     enabled: Enabled,
     cfg: &SourceConfig,
-    cache: Option<(&crate::cache::Cache, &str)>,
 ) -> Vec<Finding> {
     let path = root.join(rel);
     match std::fs::metadata(&path) {
@@ -277,18 +322,7 @@ fn scan_path(
         _ => {}
     }
     match std::fs::read(&path) {
-        Ok(bytes) => {
-            let Some((cache, index_digest)) = cache else {
-                return scan_source(rel, &bytes, env, enabled, cfg);
-            };
-            let key = file_key(rel, &bytes, env, cfg.unsafe_policy.mode_for(env.package), index_digest);
-            if let Some(found) = cache.get(&key) {
-                return found;
-            }
-            let found = scan_source(rel, &bytes, env, enabled, cfg);
-            cache.put(key, &found);
-            found
-        }
+        Ok(bytes) => scan_source(rel, &bytes, env, enabled, cfg),
         Err(e) => vec![
             diag::parse_error(rel, 1, 1, format!("could not read source file: {e}"))
                 .with_services(services(env.package)),
@@ -726,6 +760,29 @@ mod tests {
         assert!(out.starts_with("banned/memory-transmute:2:"), "{out}");
         // Mentions of nothing: not parsed, nothing found.
         assert_eq!(render("a.rs", "fn f() { let t = 1; }\n", e, &cfg, &index), "");
+    }
+
+    /// Every source fixture gives the same findings with the prefilter and item selection as
+    /// with a full parse of every file.
+    #[test]
+    fn prefilter_and_item_selection_change_no_finding() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+        let full = SourceConfig { prefilter: false, ..SourceConfig::default() };
+        let mut checked = 0;
+        for sub in ["banned", "unsafe", "secrets"] {
+            for entry in walkdir::WalkDir::new(format!("{dir}/{sub}")).into_iter().filter_map(Result::ok) {
+                if entry.path().extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                let a =
+                    render("lib.rs", &text, Enabled::ALL, &SourceConfig::default(), &CrateIndex::new("svc"));
+                let b = render("lib.rs", &text, Enabled::ALL, &full, &CrateIndex::new("svc"));
+                assert_eq!(a, b, "{}", entry.path().display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 9, "only {checked} fixtures");
     }
 
     #[test]
