@@ -157,8 +157,9 @@ impl Prefilter {
         self.words.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
     }
 
-    /// The words of every matcher whose conjunction holds in `text`: a call site that a
-    /// matcher can find mentions one of them.
+    /// The call-site words of every matcher whose conjunction holds in `text`: a place where
+    /// the matcher can find something mentions one of them (the type of `Command::new`, the
+    /// name of `ptr::read` or of a method, field, macro, type or trait).
     pub fn relevant_words(&self, text: &str) -> Vec<&str> {
         let Some(ac) = &self.ac else { return Vec::new() };
         let bytes = text.as_bytes();
@@ -172,7 +173,8 @@ impl Prefilter {
         let mut out: Vec<usize> = Vec::new();
         for e in &self.entries {
             if e.iter().all(|g| g.iter().any(|&x| seen[x])) {
-                out.extend(e.iter().flatten().copied().filter(|&x| seen[x]));
+                // The first group names what the call site itself must spell.
+                out.extend(e.first().into_iter().flatten().copied().filter(|&x| seen[x]));
             }
         }
         out.sort_unstable();
@@ -221,10 +223,17 @@ fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<Vec<String>> {
     let segments: Vec<&str> = name.trim_end_matches('!').split("::").filter(|s| !s.is_empty()).collect();
     let mut out: Vec<Vec<String>> = segments.last().map(|s| vec![s.to_string()]).into_iter().collect();
     if kind == Kind::Path
-        && let [.., parent, _] = segments[..]
+        && let [.., parent, last] = segments[..]
         && !matches!(parent, "std" | "core" | "alloc" | "crate")
     {
-        out.push(vec![parent.to_string()]);
+        let starts_upper = |s: &str| s.chars().next().is_some_and(char::is_uppercase);
+        if starts_upper(parent) && !starts_upper(last) {
+            // An associated function cannot be imported: its call site spells the type (or a
+            // rename of it). Group 0 is the call-site group.
+            out.insert(0, vec![parent.to_string()]);
+        } else {
+            out.push(vec![parent.to_string()]);
+        }
     }
     for c in &m.args {
         match c.is {
