@@ -2,7 +2,7 @@
 //!
 //! A file's findings depend only on its bytes, where it sits (path, package, unsafe mode, the
 //! re-exports of its crate), the rules and the engine. The cache keeps them under a key that
-//! hashes all of that ([`file_key`]), in one JSON file per scanned root and *namespace* (the
+//! hashes all of that (the file's bytes with XXH3-128, the rest with BLAKE3), in one JSON file per scanned root and *namespace* (the
 //! fleetward version and executable, the rule packs, the policy's own rules and the engine
 //! settings), in the platform's cache directory (`~/.cache/fleetward` on Linux),
 //! `$FLEETWARD_CACHE_DIR` or `--cache-dir`.

@@ -138,7 +138,9 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
                 let path = fleet.root.join(rel);
                 let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= cfg.max_read_bytes);
                 let bytes = if small { std::fs::read(&path).ok()? } else { return None };
-                Some(crate::cache::digest([bytes.as_slice()]))
+                // The content hash is the bulk of an unchanged rerun: XXH3-128, not a
+                // cryptographic hash (the cache lives outside the scanned tree; see `cache`).
+                Some(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)))
             })
             .collect();
         let package_keys: Vec<String> = (0..fleet.packages.len())

@@ -250,10 +250,16 @@ impl CrateIndex {
 
     /// Record the column-0 `use` statements of one file of the crate.
     pub fn add_file(&mut self, module: &[String], text: &str) {
-        let bytes = text.as_bytes();
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = memchr_newline(bytes, start);
+        // Only lines holding `use ` can qualify: find those (a fast substring search) rather
+        // than looking at every line.
+        let mut last_line = None;
+        for (at, _) in text.match_indices("use ") {
+            let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+            if last_line == Some(start) {
+                continue;
+            }
+            last_line = Some(start);
+            let end = text[start..].find('\n').map_or(text.len(), |p| start + p);
             let line = &text[start..end];
             let is_use = line.starts_with("use ") || (line.starts_with("pub") && use_after_visibility(line));
             if is_use && let Some(stmt_end) = text[start..].find(';') {
@@ -262,7 +268,6 @@ impl CrateIndex {
                     self.add_use(module, &item);
                 }
             }
-            start = end + 1;
         }
     }
 
@@ -321,10 +326,6 @@ impl CrateIndex {
     pub fn is_empty(&self) -> bool {
         self.reexports.is_empty()
     }
-}
-
-fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| from + p)
 }
 
 /// `pub use`, `pub(crate) use`, `pub(in a::b) use`, ...
