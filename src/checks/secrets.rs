@@ -9,7 +9,6 @@
 //! checks); every other text file the walk lists (configuration, `.env`, YAML, shell, docs) by
 //! [`check_text_files`].
 
-use super::source::FileCtx;
 use crate::diag::{self, Finding, Location, Severity, Span};
 use crate::registry;
 use regex::Regex;
@@ -227,10 +226,6 @@ pub fn scan_text_file(root: &std::path::Path, rel: &str, max_bytes: u64) -> Vec<
     let directives = super::source::suppress::parse_text(&text);
     super::source::suppress::apply(&mut out, &directives, rel, &|check| check == "secrets");
     out
-}
-
-pub fn scan_text(ctx: &FileCtx<'_>, out: &mut Vec<Finding>) {
-    scan_str(ctx.rel, ctx.text, &|l| ctx.line_is_skipped(l), out);
 }
 
 #[cfg(test)]

@@ -385,13 +385,19 @@ fn scan_inner(
     let module = resolve::module_path(rel_in_package(rel, env.package));
     let unsafe_mode = cfg.unsafe_policy.mode_for(env.package);
     let too_big = bytes.len() as u64 > cfg.max_file_bytes;
-    let mut tree_needed = !too_big && (!cfg.prefilter || needs_tree(text, env, enabled, cfg, unsafe_mode));
-    if !tree_needed && !too_big && enabled.secrets && cfg.skip_test_code {
-        // A secret found in the text needs the tree after all: is it in test code?
-        let mut found = Vec::new();
-        super::secrets::scan_str(rel, text, &|_| false, &mut found);
-        tree_needed = !found.is_empty();
+    // The text is searched once: for secrets (kept, filtered for test code once the tree is
+    // known), and for the words that decide whether and what to parse.
+    let mut secrets = Vec::new();
+    if enabled.secrets {
+        super::secrets::scan_str(rel, text, &|_| false, &mut secrets);
     }
+    let words =
+        if cfg.prefilter && !too_big { tree_words(text, env, enabled, cfg, unsafe_mode) } else { Vec::new() };
+    let tree_needed = !too_big
+        && (!cfg.prefilter
+            || !words.is_empty()
+            || text.contains("fleetward:")
+            || (cfg.skip_test_code && !secrets.is_empty()));
     if !tree_needed {
         // Too big to parse (generated code), or nothing a tree check looks for: the text-only
         // check still runs.
@@ -407,11 +413,7 @@ fn scan_inner(
                 ),
             ));
         }
-        if enabled.secrets {
-            let fctx =
-                FileCtx { rel, text, module, index: env.index, unsafe_mode, skipped_lines: Vec::new() };
-            super::secrets::scan_text(&fctx, &mut findings);
-        }
+        findings.append(&mut secrets);
         let directives = suppress::parse(text);
         suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
         return findings;
@@ -428,7 +430,7 @@ fn scan_inner(
     static BIG_FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _big = (bytes.len() as u64 > cfg.big_file_bytes)
         .then(|| BIG_FILE.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    let selected = if cfg.prefilter { select_items(rel, text, env, enabled, cfg, unsafe_mode) } else { None };
+    let selected = if cfg.prefilter { select_items(text, words, &secrets, enabled, cfg) } else { None };
     let parsed = match selected {
         Some(f) => Ok(f),
         None => syn::parse_file(text),
@@ -464,29 +466,27 @@ fn scan_inner(
         super::unsafe_code::visit_file(&fctx, &file, &mut findings);
     }
     drop(file);
-    if enabled.secrets {
-        super::secrets::scan_text(&fctx, &mut findings);
-    }
+    secrets.retain(|f| !fctx.line_is_skipped(f.location.span.line));
+    findings.append(&mut secrets);
     let directives = suppress::parse(text);
     suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
     findings
 }
 
-/// The file's tree restricted to the top-level items a check can find something in (see
-/// [`items`]): those that mention a word of a banned matcher whose words all occur in the
-/// file, a crate alias of a banned item, `unsafe`, or hold a secret (whose test-code status the
-/// tree decides). `None`: parse the whole file.
-fn select_items(
-    rel: &str,
+/// The words whose whole-identifier mentions decide what is parsed (see
+/// [`SourceConfig::prefilter`]): the call-site words of the banned matchers whose words all
+/// occur in the file, the crate's aliases of banned items that the file mentions, and
+/// `unsafe`. Empty: no tree check can find anything in the file.
+fn tree_words(
     text: &str,
     env: &FileEnv<'_>,
     enabled: Enabled,
     cfg: &SourceConfig,
     mode: UnsafeMode,
-) -> Option<syn::File> {
+) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
-    let index = cfg.banned.index();
     if enabled.banned {
+        let index = cfg.banned.index();
         words.extend(index.relevant_words(text).into_iter().map(String::from));
         words.extend(
             env.index
@@ -496,15 +496,24 @@ fn select_items(
                 .map(|(alias, _)| alias.clone()),
         );
     }
-    if enabled.unsafe_code && mode != UnsafeMode::Allow {
+    if enabled.unsafe_code && mode != UnsafeMode::Allow && text.contains("unsafe") {
         words.push("unsafe".into());
     }
-    let mut secret_lines = Vec::new();
-    if enabled.secrets {
-        let mut found = Vec::new();
-        super::secrets::scan_str(rel, text, &|_| false, &mut found);
-        secret_lines = found.iter().map(|f| (f.location.span.line, f.location.span.end_line)).collect();
-    }
+    words
+}
+
+/// The file's tree restricted to the top-level items a check can find something in (see
+/// [`items`]): those that mention one of `words`, or hold one of `secrets` (whose test-code
+/// status the tree decides). `None`: parse the whole file.
+fn select_items(
+    text: &str,
+    words: Vec<String>,
+    secrets: &[Finding],
+    enabled: Enabled,
+    cfg: &SourceConfig,
+) -> Option<syn::File> {
+    let secret_lines: Vec<(u32, u32)> =
+        secrets.iter().map(|f| (f.location.span.line, f.location.span.end_line)).collect();
     let also = |range: std::ops::Range<usize>| {
         !secret_lines.is_empty() && {
             let first = diag::line_col(text, range.start).0;
@@ -512,23 +521,9 @@ fn select_items(
             secret_lines.iter().any(|&(a, b)| a <= last && first <= b)
         }
     };
+    let index = cfg.banned.index();
     let renames_of = |item: &str| enabled.banned && index.is_anchor(item);
     items::parse_selected(text, &items::Selection { words, renames_of: &renames_of, also: &also })
-}
-
-/// Whether a tree check may find something in `text` (see [`SourceConfig::prefilter`]).
-fn needs_tree(text: &str, env: &FileEnv<'_>, enabled: Enabled, cfg: &SourceConfig, mode: UnsafeMode) -> bool {
-    (enabled.unsafe_code && mode != UnsafeMode::Allow && text.contains("unsafe"))
-        || text.contains("fleetward:")
-        || (enabled.banned && {
-            let index = cfg.banned.index();
-            index.may_match(text)
-                || env
-                    .index
-                    .alias_words()
-                    .iter()
-                    .any(|(alias, item)| index.is_anchor(item) && text.contains(alias.as_str()))
-        })
 }
 
 /// The first place where brackets nest deeper than `max`, ignoring strings and comments

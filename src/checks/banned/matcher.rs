@@ -126,6 +126,15 @@ pub struct Prefilter {
     words: Vec<String>,
 }
 
+/// Whether `bytes[start..end]` is not glued to identifier characters: on the left when `left`,
+/// on the right when `right` (a word's edge that is not an identifier character needs no
+/// delimiter).
+pub fn is_delimited(bytes: &[u8], start: usize, end: usize, left: bool, right: bool) -> bool {
+    let before = start.checked_sub(1).map(|i| bytes[i]);
+    let after = bytes.get(end).copied();
+    !((left && before.is_some_and(is_ident_byte)) || (right && after.is_some_and(is_ident_byte)))
+}
+
 /// Whether `b` can be part of an identifier (non-ASCII bytes count: identifiers may be Unicode).
 pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
@@ -161,7 +170,8 @@ impl Prefilter {
     /// the matcher can find something mentions one of them (the type of `Command::new`, the
     /// name of `ptr::read` or of a method, field, macro, type or trait).
     pub fn relevant_words(&self, text: &str) -> Vec<&str> {
-        let Some(ac) = &self.ac else { return Vec::new() };
+        // Without an automaton, every word is relevant: parsing more never loses a finding.
+        let Some(ac) = &self.ac else { return self.words.iter().map(String::as_str).collect() };
         let bytes = text.as_bytes();
         let mut seen = vec![false; self.words.len()];
         for m in ac.find_overlapping_iter(text) {
@@ -185,32 +195,7 @@ impl Prefilter {
     /// Whether the match of word `w` at `start..end` is not part of a longer identifier.
     fn whole(&self, bytes: &[u8], w: usize, start: usize, end: usize) -> bool {
         let (left, right) = self.edges[w];
-        let before = start.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(end).copied();
-        !((left && before.is_some_and(is_ident_byte)) || (right && after.is_some_and(is_ident_byte)))
-    }
-
-    /// Whether some matcher may find something in `text` (always true if the automaton could
-    /// not be built).
-    pub fn may_match(&self, text: &str) -> bool {
-        let Some(ac) = &self.ac else { return true };
-        let bytes = text.as_bytes();
-        let mut seen = vec![false; self.words.len()];
-        for m in ac.find_overlapping_iter(text) {
-            let w = m.pattern().as_usize();
-            if seen[w] {
-                continue;
-            }
-            if !self.whole(bytes, w, m.start(), m.end()) {
-                continue;
-            }
-            seen[w] = true;
-            let holds = |e: &Vec<Vec<usize>>| e.iter().all(|g| g.iter().any(|&x| seen[x]));
-            if self.entries.iter().any(|e| e.iter().any(|g| g.contains(&w)) && holds(e)) {
-                return true;
-            }
-        }
-        false
+        is_delimited(bytes, start, end, left, right)
     }
 }
 
@@ -284,7 +269,7 @@ impl Index {
 
     /// Whether any matcher may find something in `text` ([`Prefilter`]).
     pub fn may_match(&self, text: &str) -> bool {
-        !self.map.is_empty() && self.prefilter.may_match(text)
+        !self.map.is_empty() && !self.prefilter.relevant_words(text).is_empty()
     }
 
     /// See [`Prefilter::relevant_words`].

@@ -83,17 +83,6 @@ fn runs(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
     out
 }
 
-/// Whether `text` mentions `word` as a whole identifier.
-pub fn contains_word(text: &str, word: &str) -> bool {
-    let b = text.as_bytes();
-    let ident = crate::checks::banned::matcher::is_ident_byte;
-    text.match_indices(word).any(|(i, _)| {
-        let before = i.checked_sub(1).map(|j| b[j]);
-        let after = b.get(i + word.len()).copied();
-        !(before.is_some_and(ident) || after.is_some_and(ident))
-    })
-}
-
 /// What decides which runs are parsed.
 pub struct Selection<'a> {
     /// A run that mentions one of these (as a whole identifier) is parsed.
@@ -155,14 +144,9 @@ fn renames(text: &str, words: &[String], renames_of: &dyn Fn(&str) -> bool) -> V
 fn mentions(text: &str, words: &[String]) -> Vec<usize> {
     let Ok(ac) = aho_corasick::AhoCorasick::new(words) else { return vec![0] };
     let b = text.as_bytes();
-    let ident = crate::checks::banned::matcher::is_ident_byte;
     let mut out: Vec<usize> = ac
         .find_overlapping_iter(text)
-        .filter(|m| {
-            let before = m.start().checked_sub(1).map(|j| b[j]);
-            let after = b.get(m.end()).copied();
-            !(before.is_some_and(ident) || after.is_some_and(ident))
-        })
+        .filter(|m| crate::checks::banned::matcher::is_delimited(b, m.start(), m.end(), true, true))
         .map(|m| m.start())
         .collect();
     out.sort_unstable();
@@ -324,8 +308,9 @@ mod tests {
 
     #[test]
     fn whole_words() {
-        assert!(contains_word("a read(b)", "read") && !contains_word("thread::spawn", "read"));
-        assert!(contains_word("x.read", "read") && !contains_word("read_exact", "read"));
+        let read = |t: &str| !mentions(t, &["read".to_string()]).is_empty();
+        assert!(read("a read(b)") && !read("thread::spawn"));
+        assert!(read("x.read") && !read("read_exact"));
     }
 
     #[test]
