@@ -130,45 +130,68 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
             });
             return;
         };
-        // With the cache: hash every file once; a package whose files are unchanged reuses its
-        // crate index's digest, so an unchanged rerun builds no index and parses nothing.
-        let hashes: Vec<Option<String>> = jobs
-            .par_iter()
-            .map(|&(rel, _)| {
-                let path = fleet.root.join(rel);
-                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= cfg.max_read_bytes);
-                let bytes = if small { std::fs::read(&path).ok()? } else { return None };
-                // The content hash is the bulk of an unchanged rerun: XXH3-128, not a
-                // cryptographic hash (the cache lives outside the scanned tree; see `cache`).
-                Some(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)))
-            })
-            .collect();
-        let package_keys: Vec<String> = (0..fleet.packages.len())
-            .map(|i| {
-                let p = &fleet.packages[i];
-                let mut parts: Vec<&[u8]> = vec![p.name.as_bytes(), p.dir.as_bytes()];
-                for ((rel, pkg), h) in jobs.iter().zip(&hashes) {
-                    if *pkg == Some(i) {
-                        parts.push(rel.as_bytes());
-                        parts.push(h.as_deref().unwrap_or("-").as_bytes());
-                    }
-                }
-                crate::cache::digest(parts)
-            })
-            .collect();
+        // With the cache, one package at a time: read its files once, hash them, and build its
+        // crate index from the same texts unless the cache knows the index of exactly these
+        // files. An unchanged rerun builds no index and parses nothing; texts are held for one
+        // package only.
         let indexes: Vec<std::sync::OnceLock<CrateIndex>> =
             (0..fleet.packages.len()).map(|_| std::sync::OnceLock::new()).collect();
-        let digests: Vec<String> = (0..fleet.packages.len())
-            .into_par_iter()
-            .map(|i| match cache.index_digest(&package_keys[i]) {
-                Some(d) => d,
-                None => {
-                    let d = indexes[i].get_or_init(|| index_of(fleet, i, &jobs, enabled)).digest();
-                    cache.put_index_digest(package_keys[i].clone(), d.clone());
-                    d
-                }
+        let mut hashes: Vec<Option<String>> = vec![None; jobs.len()];
+        let mut digests: Vec<String> = vec![String::new(); fleet.packages.len()];
+        let groups: Vec<Option<usize>> =
+            std::iter::once(None).chain((0..fleet.packages.len()).map(Some)).collect();
+        // Per group: (job, content hash) for its files, and (package, index digest).
+        type Hashed = (Vec<(usize, Option<String>)>, Option<(usize, String)>);
+        let done: Vec<Hashed> = groups
+            .par_iter()
+            .map(|&pkg| {
+                let files: Vec<usize> = (0..jobs.len()).filter(|&j| jobs[j].1 == pkg).collect();
+                let read: Vec<(usize, Option<Vec<u8>>)> = files
+                    .par_iter()
+                    .map(|&j| {
+                        let path = fleet.root.join(jobs[j].0);
+                        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= cfg.max_read_bytes);
+                        (j, if small { std::fs::read(&path).ok() } else { None })
+                    })
+                    .collect();
+                // The content hash is the bulk of an unchanged rerun: XXH3-128, not a
+                // cryptographic hash (the cache lives outside the scanned tree; see `cache`).
+                let hashed: Vec<(usize, Option<String>)> = read
+                    .iter()
+                    .map(|(j, b)| {
+                        (*j, b.as_ref().map(|b| format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b))))
+                    })
+                    .collect();
+                let digest = pkg.map(|i| {
+                    let p = &fleet.packages[i];
+                    let mut parts: Vec<&[u8]> = vec![p.name.as_bytes(), p.dir.as_bytes()];
+                    for (j, h) in &hashed {
+                        parts.push(jobs[*j].0.as_bytes());
+                        parts.push(h.as_deref().unwrap_or("-").as_bytes());
+                    }
+                    let key = crate::cache::digest(parts);
+                    let d = cache.index_digest(&key).unwrap_or_else(|| {
+                        let texts = read.iter().map(|(j, b)| {
+                            let b = b.as_ref().filter(|b| b.len() <= INDEX_FILE_BYTES);
+                            (jobs[*j].0, b.and_then(|b| std::str::from_utf8(b).ok()))
+                        });
+                        let d = indexes[i].get_or_init(|| index_from(fleet, i, texts, enabled)).digest();
+                        cache.put_index_digest(key, d.clone());
+                        d
+                    });
+                    (i, d)
+                });
+                (hashed, digest)
             })
             .collect();
+        for (hashed, digest) in done {
+            for (j, h) in hashed {
+                hashes[j] = h;
+            }
+            if let Some((i, d)) = digest {
+                digests[i] = d;
+            }
+        }
         jobs.par_iter().zip(&hashes).for_each(|(&(rel, pkg), hash)| {
             let package = pkg.map(|i| &fleet.packages[i]);
             let key = hash.as_ref().map(|h| {
@@ -257,22 +280,46 @@ pub fn in_scanned_dir(fleet: &Fleet, rel: &str, pkg: Option<usize>, cfg: &Source
 /// The pre-pass of [`resolve`] for package `i`: its re-export map, built from the text of its
 /// files (only the `banned` check needs it).
 fn index_of(fleet: &Fleet, i: usize, jobs: &[(&str, Option<usize>)], enabled: Enabled) -> CrateIndex {
+    let texts: Vec<(&str, Option<String>)> = if enabled.banned {
+        jobs.iter()
+            .filter(|(_, o)| *o == Some(i))
+            .map(|(rel, _)| {
+                let path = fleet.root.join(rel);
+                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() as usize <= INDEX_FILE_BYTES);
+                (*rel, if small { std::fs::read_to_string(&path).ok() } else { None })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    index_from(fleet, i, texts.iter().map(|(r, t)| (*r, t.as_deref())), enabled)
+}
+
+/// Files larger than this are left out of the crate index.
+const INDEX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The crate index of package `i` from its files: each declares its module, and those whose
+/// text could be read add their imports.
+fn index_from<'t>(
+    fleet: &Fleet,
+    i: usize,
+    files: impl Iterator<Item = (&'t str, Option<&'t str>)>,
+    enabled: Enabled,
+) -> CrateIndex {
     let p = &fleet.packages[i];
     let mut index = CrateIndex::new(&p.name);
     if !enabled.banned {
         return index;
     }
-    let files: Vec<&str> = jobs.iter().filter(|(_, o)| *o == Some(i)).map(|(r, _)| *r).collect();
+    let files: Vec<(&str, Option<&str>)> = files.collect();
     let modules: Vec<Vec<String>> =
-        files.iter().map(|r| resolve::module_path(rel_in_package(r, Some(p)))).collect();
+        files.iter().map(|(r, _)| resolve::module_path(rel_in_package(r, Some(p)))).collect();
     for m in &modules {
         index.add_module(m);
     }
-    for (rel, module) in files.iter().zip(&modules) {
-        let path = fleet.root.join(rel);
-        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= 8 * 1024 * 1024);
-        if let (true, Ok(text)) = (small, std::fs::read_to_string(&path)) {
-            index.add_file(module, &text);
+    for ((_, text), module) in files.iter().zip(&modules) {
+        if let Some(text) = text {
+            index.add_file(module, text);
         }
     }
     proc_macro2::extra::invalidate_current_thread_spans();
@@ -281,7 +328,7 @@ fn index_of(fleet: &Fleet, i: usize, jobs: &[(&str, Option<usize>)], enabled: En
 
 /// What identifies the engine's settings and rules in the cache (see [`crate::cache`]): the
 /// build, the built-in packs, the policy's own rules, which checks run and how files are parsed.
-/// Everything that differs per file is in [`file_key`].
+/// Everything that differs per file is in the key `check` computes for it.
 pub fn cache_namespace(enabled: Enabled, cfg: &SourceConfig) -> String {
     let packs: String = registry::PACKS.iter().map(|(_, text)| *text).collect();
     let user_rules = format!("{:?}", cfg.banned.rules);
