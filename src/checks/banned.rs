@@ -59,6 +59,11 @@ mod tests {
     }
 
     #[test]
+    fn local_definitions_shadow() {
+        insta::assert_snapshot!(snap("banned/local-shadowing.rs"));
+    }
+
+    #[test]
     fn process() {
         insta::assert_snapshot!(snap("banned/process.rs"));
     }

@@ -20,6 +20,7 @@ pub mod resolve;
 pub mod suppress;
 
 use super::CheckCtx;
+use crate::checks::banned::matcher::Wanted;
 use crate::diag::{self, Finding, Location, Severity, Sink, Span};
 use crate::registry;
 use crate::workspace::{Fleet, Package};
@@ -438,8 +439,11 @@ fn scan_inner(
     if enabled.secrets {
         super::secrets::scan_str(rel, text, &|_| false, &mut secrets);
     }
-    let words =
-        if cfg.prefilter && !too_big { tree_words(text, env, enabled, cfg, unsafe_mode) } else { Vec::new() };
+    let words = if cfg.prefilter && !too_big {
+        tree_words(text, env, enabled, cfg, unsafe_mode)
+    } else {
+        Wanted::default()
+    };
     let tree_needed = !too_big
         && (!cfg.prefilter
             || !words.is_empty()
@@ -521,21 +525,21 @@ fn scan_inner(
 }
 
 /// The words whose whole-identifier mentions decide what is parsed (see
-/// [`SourceConfig::prefilter`]): the call-site words of the banned matchers whose words all
-/// occur in the file, the crate's aliases of banned items that the file mentions, and
-/// `unsafe`. Empty: no tree check can find anything in the file.
+/// [`SourceConfig::prefilter`]): the call-site words (and literal-argument words) of the
+/// banned matchers whose words all occur in the file, the crate's aliases of banned items that
+/// the file mentions, and `unsafe`. Empty: no tree check can find anything in the file.
 fn tree_words(
     text: &str,
     env: &FileEnv<'_>,
     enabled: Enabled,
     cfg: &SourceConfig,
     mode: UnsafeMode,
-) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
+) -> Wanted {
+    let mut wanted = Wanted::default();
     if enabled.banned {
         let index = cfg.banned.index();
-        words.extend(index.relevant_words(text).into_iter().map(String::from));
-        words.extend(
+        wanted = index.relevant(text);
+        wanted.words.extend(
             env.index
                 .alias_words()
                 .iter()
@@ -544,9 +548,9 @@ fn tree_words(
         );
     }
     if enabled.unsafe_code && mode != UnsafeMode::Allow && text.contains("unsafe") {
-        words.push("unsafe".into());
+        wanted.words.push("unsafe".into());
     }
-    words
+    wanted
 }
 
 /// The file's tree restricted to the top-level items a check can find something in (see
@@ -554,7 +558,7 @@ fn tree_words(
 /// status the tree decides). `None`: parse the whole file.
 fn select_items(
     text: &str,
-    words: Vec<String>,
+    wanted: Wanted,
     secrets: &[Finding],
     enabled: Enabled,
     cfg: &SourceConfig,
@@ -570,7 +574,7 @@ fn select_items(
     };
     let index = cfg.banned.index();
     let renames_of = |item: &str| enabled.banned && index.is_anchor(item);
-    items::parse_selected(text, &items::Selection { words, renames_of: &renames_of, also: &also })
+    items::parse_selected(text, &items::Selection { wanted, renames_of: &renames_of, also: &also })
 }
 
 /// The first place where brackets nest deeper than `max`, ignoring strings and comments

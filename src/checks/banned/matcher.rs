@@ -122,8 +122,35 @@ pub struct Prefilter {
     /// must not touch another identifier character on that side).
     edges: Vec<(bool, bool)>,
     /// Per matched name: all groups must hold, a group holds when one of its words was seen.
-    entries: Vec<Vec<Vec<usize>>>,
+    entries: Vec<Conjunction>,
     words: Vec<String>,
+}
+
+/// Where in a file a matcher can find something (see [`Prefilter::relevant`]).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Wanted {
+    /// An item that mentions one of these may hold a finding.
+    pub words: Vec<String>,
+    /// An item that mentions one of the first words and, for each group of the second, one of
+    /// its words, may hold a finding.
+    pub conditional: Vec<(Vec<String>, Vec<Vec<String>>)>,
+    /// Every word of those matchers that the file mentions: an item that defines one of these
+    /// names (`struct Box`, `mod ptr`) changes what a path resolves to, so it is kept too.
+    pub names: Vec<String>,
+}
+
+impl Wanted {
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.conditional.is_empty()
+    }
+}
+
+/// One matched name's words: all groups must hold in the file; the first group is what the
+/// call site spells, the last `local` groups are literal arguments, spelled in the same item.
+#[derive(Debug)]
+struct Conjunction {
+    groups: Vec<Vec<usize>>,
+    local: usize,
 }
 
 /// Whether `bytes[start..end]` is not glued to identifier characters: on the left when `left`,
@@ -141,14 +168,18 @@ pub fn is_ident_byte(b: u8) -> bool {
 }
 
 impl Prefilter {
-    fn new(conjunctions: &[Vec<Vec<String>>]) -> Prefilter {
-        let mut words: Vec<String> = conjunctions.iter().flatten().flatten().cloned().collect();
+    fn new(conjunctions: &[(Vec<Vec<String>>, usize)]) -> Prefilter {
+        let mut words: Vec<String> =
+            conjunctions.iter().flat_map(|c| c.0.iter()).flatten().cloned().collect();
         words.sort();
         words.dedup();
         let id = |w: &String| words.binary_search(w).ok();
         let entries = conjunctions
             .iter()
-            .map(|c| c.iter().map(|g| g.iter().filter_map(id).collect()).collect())
+            .map(|(c, local)| Conjunction {
+                groups: c.iter().map(|g| g.iter().filter_map(id).collect()).collect(),
+                local: *local,
+            })
             .collect();
         let edges = words
             .iter()
@@ -166,12 +197,16 @@ impl Prefilter {
         self.words.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
     }
 
-    /// The call-site words of every matcher whose conjunction holds in `text`: a place where
-    /// the matcher can find something mentions one of them (the type of `Command::new`, the
-    /// name of `ptr::read` or of a method, field, macro, type or trait).
-    pub fn relevant_words(&self, text: &str) -> Vec<&str> {
+    /// Where the matchers whose conjunction holds in `text` can find something: an item (a
+    /// top-level item, or one of a module, impl or trait) that mentions one of their call-site
+    /// words (the longer of the type and name of `Command::new` or `Box::from_raw`, the name
+    /// of `ptr::read` or of a method, field, macro, type or trait) and, when they ask for
+    /// literal arguments (`true`, `format!`, a `-c` flag), a word of each of those too.
+    pub fn relevant(&self, text: &str) -> Wanted {
         // Without an automaton, every word is relevant: parsing more never loses a finding.
-        let Some(ac) = &self.ac else { return self.words.iter().map(String::as_str).collect() };
+        let Some(ac) = &self.ac else {
+            return Wanted { words: self.words.clone(), conditional: Vec::new(), names: self.words.clone() };
+        };
         let bytes = text.as_bytes();
         let mut seen = vec![false; self.words.len()];
         for m in ac.find_overlapping_iter(text) {
@@ -180,16 +215,40 @@ impl Prefilter {
                 seen[w] = true;
             }
         }
-        let mut out: Vec<usize> = Vec::new();
+        let mut plain: Vec<usize> = Vec::new();
+        let mut conditional: Vec<(Vec<usize>, Vec<Vec<usize>>)> = Vec::new();
+        let mut names: Vec<usize> = Vec::new();
         for e in &self.entries {
-            if e.iter().all(|g| g.iter().any(|&x| seen[x])) {
-                // The first group names what the call site itself must spell.
-                out.extend(e.first().into_iter().flatten().copied().filter(|&x| seen[x]));
+            if !e.groups.iter().all(|g| g.iter().any(|&x| seen[x])) {
+                continue;
+            }
+            names.extend(e.groups.iter().flatten().copied().filter(|&x| seen[x]));
+            let seen_of = |g: &Vec<usize>| g.iter().copied().filter(|&x| seen[x]).collect::<Vec<usize>>();
+            let call = e.groups.first().map(seen_of).unwrap_or_default();
+            let local: Vec<Vec<usize>> = e.groups[e.groups.len() - e.local..].iter().map(seen_of).collect();
+            if local.is_empty() {
+                plain.extend(call);
+            } else {
+                conditional.push((call, local));
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out.into_iter().map(|w| self.words[w].as_str()).collect()
+        plain.sort_unstable();
+        plain.dedup();
+        conditional.sort();
+        conditional.dedup();
+        names.sort_unstable();
+        names.dedup();
+        let word = |i: &usize| self.words[*i].clone();
+        Wanted {
+            words: plain.iter().map(word).collect(),
+            conditional: conditional
+                .into_iter()
+                .map(|(c, l)| {
+                    (c.iter().map(word).collect(), l.iter().map(|g| g.iter().map(word).collect()).collect())
+                })
+                .collect(),
+            names: names.iter().map(word).collect(),
+        }
     }
 
     /// Whether the match of word `w` at `start..end` is not part of a longer identifier.
@@ -203,8 +262,9 @@ impl Prefilter {
 pub const DASH_C: &[&str] = &["-c", "/c", "/C", "-Command", "-lc", "-ec"];
 
 /// The words for one name of a matcher (see [`Prefilter`]): a conjunction of groups of
-/// alternatives.
-fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<Vec<String>> {
+/// alternatives, the call-site group first, and how many groups at the end are literal
+/// arguments.
+fn anchors(kind: Kind, name: &str, m: &Matcher) -> (Vec<Vec<String>>, usize) {
     let segments: Vec<&str> = name.trim_end_matches('!').split("::").filter(|s| !s.is_empty()).collect();
     let mut out: Vec<Vec<String>> = segments.last().map(|s| vec![s.to_string()]).into_iter().collect();
     if kind == Kind::Path
@@ -212,14 +272,16 @@ fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<Vec<String>> {
         && !matches!(parent, "std" | "core" | "alloc" | "crate")
     {
         let starts_upper = |s: &str| s.chars().next().is_some_and(char::is_uppercase);
-        if starts_upper(parent) && !starts_upper(last) {
-            // An associated function cannot be imported: its call site spells the type (or a
-            // rename of it). Group 0 is the call-site group.
+        if starts_upper(parent) && !starts_upper(last) && parent.len() > last.len() {
+            // An associated function cannot be imported: its call site spells both the type
+            // (or a rename of it) and the name. The longer one is the rarer and becomes the
+            // call-site group (`Command` for `Command::new`, `from_raw` for `Box::from_raw`).
             out.insert(0, vec![parent.to_string()]);
         } else {
             out.push(vec![parent.to_string()]);
         }
     }
+    let before = out.len();
     for c in &m.args {
         match c.is {
             Some(ArgIs::True) => out.push(vec!["true".into()]),
@@ -232,7 +294,10 @@ fn anchors(kind: Kind, name: &str, m: &Matcher) -> Vec<Vec<String>> {
         // The visitor asks for one of these flags as a string literal.
         out.push(DASH_C.iter().map(|f| format!("\"{f}\"")).collect());
     }
-    out
+    // The visitor reads these literals in the call's arguments, in a `let` of the same block
+    // (`format!`) or in the same function (the `-c` flag): within the item of the call.
+    let local = out.len() - before;
+    (out, local)
 }
 
 impl Index {
@@ -269,12 +334,12 @@ impl Index {
 
     /// Whether any matcher may find something in `text` ([`Prefilter`]).
     pub fn may_match(&self, text: &str) -> bool {
-        !self.map.is_empty() && !self.prefilter.relevant_words(text).is_empty()
+        !self.map.is_empty() && !self.prefilter.relevant(text).is_empty()
     }
 
-    /// See [`Prefilter::relevant_words`].
-    pub fn relevant_words(&self, text: &str) -> Vec<&str> {
-        self.prefilter.relevant_words(text)
+    /// See [`Prefilter::relevant`].
+    pub fn relevant(&self, text: &str) -> Wanted {
+        self.prefilter.relevant(text)
     }
 
     /// Whether an alias of an item named `name` can matter (it stands for a prefilter word).

@@ -1,17 +1,20 @@
 //! Parse only the top-level items of a file that can matter.
 //!
-//! syn spends most of a run building trees for function bodies that no check looks at. The
-//! file is tokenised once (what `syn::parse_file` does first anyway), cut into runs of
-//! top-level items, and only the runs that `keep` accepts (plus every `use` and
-//! `extern crate`, which name resolution needs) are parsed into the `syn::File` the checks
-//! visit. Spans are those of the whole file, so locations do not change.
+//! syn spends most of a run tokenising and building trees for function bodies that no check
+//! looks at. A light lexer (strings, chars, lifetimes, comments and brackets; nothing else is
+//! told apart) cuts the file into runs of top-level items, and every run that `keep` does not
+//! want (except `use`, `extern crate` and module declarations, which name resolution needs) is
+//! blanked out with the same bytes, lines and characters (see [`mask`]). The masked text is
+//! what syn parses, so every span, line and column is the file's own, and the parts that are
+//! not wanted cost a whitespace skip instead of a tokeniser and a tree.
 //!
 //! The cut is a heuristic: a run ends after a top-level `;` or `{..}` when the next token
-//! starts an item (an attribute, an item keyword, a macro call). Whenever a run does not parse
-//! as items, the caller parses the whole file instead, so a wrong cut costs time, never a
-//! finding.
+//! starts an item (an attribute, a doc comment, an item keyword, a macro call). Whenever the
+//! lexer or the masked text fails, the caller parses the whole file instead, so a wrong cut
+//! costs time, never a finding.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use crate::checks::banned::matcher::Wanted;
+use std::ops::Range;
 
 const ITEM_KEYWORDS: &[&str] = &[
     "pub",
@@ -34,93 +37,419 @@ const ITEM_KEYWORDS: &[&str] = &[
     "auto",
 ];
 
-fn starts_item(tokens: &[TokenTree], i: usize) -> bool {
-    match tokens.get(i) {
-        Some(TokenTree::Punct(p)) => p.as_char() == '#',
-        Some(TokenTree::Ident(id)) => {
-            let s = id.to_string();
-            ITEM_KEYWORDS.contains(&s.as_str())
-                || matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Ident,
+    Punct(u8),
+    /// An opening bracket, with the index of its closing token.
+    Open(u8, usize),
+    Close,
+    Literal,
+    /// A doc comment (`///`, `/** */`, or with `inner`: `//!`, `/*! */`): an attribute.
+    Doc {
+        inner: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Tok {
+    start: usize,
+    end: usize,
+    kind: Kind,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// The end of the quoted body starting at `i` (just after an opening `"`), escapes honoured.
+fn quoted_end(b: &[u8], mut i: usize) -> Option<usize> {
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
         }
-        _ => false,
+    }
+    None
+}
+
+/// The end of a raw string whose hashes start at `i` (`#*"..."#*`), or `None` if `i` does
+/// not start one.
+fn raw_end(b: &[u8], i: usize) -> Option<usize> {
+    let hashes = b[i..].iter().take_while(|&&c| c == b'#').count();
+    if b.get(i + hashes) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + hashes + 1;
+    loop {
+        let q = j + memchr::memchr(b'"', b.get(j..)?)?;
+        if b.len() >= q + 1 + hashes && b[q + 1..q + 1 + hashes].iter().all(|&c| c == b'#') {
+            return Some(q + 1 + hashes);
+        }
+        j = q + 1;
     }
 }
 
-/// Top-level runs of tokens, each ending where an item provably can start again. A leading
-/// run of inner attributes (`#![..]`) is its own run.
-fn runs(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
-    let mut out: Vec<Vec<TokenTree>> = Vec::new();
+/// After a `'` at `i`: the end of a char literal, or `None` for a lifetime or label.
+fn char_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i + 1)? {
+        b'\\' => {
+            let mut j = i + 3;
+            while *b.get(j)? != b'\'' {
+                j += 1;
+            }
+            Some(j + 1)
+        }
+        &c => {
+            let len = match c {
+                0..0x80 => 1,
+                0xc0..0xe0 => 2,
+                0xe0..0xf0 => 3,
+                _ => 4,
+            };
+            (b.get(i + 1 + len) == Some(&b'\'')).then_some(i + 2 + len)
+        }
+    }
+}
+
+/// The tokens of `text` and the byte ranges of its comments (doc comments included), or
+/// `None` when brackets do not balance or a literal or comment does not end.
+fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
+    let b = text.as_bytes();
+    let mut toks: Vec<Tok> = Vec::with_capacity(b.len() / 6);
+    let mut open: Vec<usize> = Vec::new();
     let mut i = 0;
-    let mut inner = Vec::new();
-    while let (Some(TokenTree::Punct(h)), Some(TokenTree::Punct(b))) = (tokens.get(i), tokens.get(i + 1)) {
-        if h.as_char() != '#' || b.as_char() != '!' || !matches!(tokens.get(i + 2), Some(TokenTree::Group(_)))
-        {
-            break;
-        }
-        inner.extend(tokens[i..i + 3].iter().cloned());
-        i += 3;
-    }
-    if !inner.is_empty() {
-        out.push(inner);
-    }
-    let mut cur = Vec::new();
-    while i < tokens.len() {
-        let t = tokens[i].clone();
-        let ends = match &t {
-            TokenTree::Punct(p) => p.as_char() == ';',
-            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
-            _ => false,
+    while i < b.len() {
+        let start = i;
+        let kind = match b[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
+                i += 1;
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
+                comments.push(start..i);
+                match (b.get(start + 2), b.get(start + 3)) {
+                    (Some(b'/'), Some(b'/')) => continue,
+                    (Some(b'/'), _) => Kind::Doc { inner: false },
+                    (Some(b'!'), _) => Kind::Doc { inner: true },
+                    _ => continue,
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0usize;
+                loop {
+                    match (b.get(i), b.get(i + 1)) {
+                        (Some(b'/'), Some(b'*')) => (depth, i) = (depth + 1, i + 2),
+                        (Some(b'*'), Some(b'/')) => {
+                            (depth, i) = (depth - 1, i + 2);
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        (Some(_), _) => i += 1,
+                        (None, _) => return None,
+                    }
+                }
+                comments.push(start..i);
+                match (b[start + 2], b[start + 3]) {
+                    (b'!', _) => Kind::Doc { inner: true },
+                    (b'*', c) if c != b'*' && c != b'/' => Kind::Doc { inner: false },
+                    _ => continue,
+                }
+            }
+            b'"' => {
+                i = quoted_end(b, i + 1)?;
+                Kind::Literal
+            }
+            b'\'' => match char_end(b, i) {
+                Some(end) => {
+                    i = end;
+                    Kind::Literal
+                }
+                None => {
+                    i += 1;
+                    while i < b.len() && is_ident_byte(b[i]) {
+                        i += 1;
+                    }
+                    Kind::Literal
+                }
+            },
+            c @ (b'(' | b'[' | b'{') => {
+                open.push(toks.len());
+                i += 1;
+                Kind::Open(c, 0)
+            }
+            c @ (b')' | b']' | b'}') => {
+                let o = open.pop()?;
+                let want = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                let Kind::Open(d, _) = toks[o].kind else { return None };
+                if d != want {
+                    return None;
+                }
+                toks[o].kind = Kind::Open(d, toks.len());
+                i += 1;
+                Kind::Close
+            }
+            b'0'..=b'9' => {
+                while i < b.len()
+                    && (is_ident_byte(b[i]) || (b[i] == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)))
+                {
+                    i += 1;
+                }
+                Kind::Literal
+            }
+            c if is_ident_byte(c) => {
+                // Literal prefixes: r"..", r#".."#, b"..", br"..", c"..", cr"..", b'.'; and
+                // raw identifiers (r#name).
+                let prefix_end =
+                    i + b[i..].iter().take(2).take_while(|c| matches!(c, b'r' | b'b' | b'c')).count();
+                let lit = match (&b[i..prefix_end], b.get(prefix_end)) {
+                    (b"r" | b"br" | b"cr", Some(b'#' | b'"')) => raw_end(b, prefix_end),
+                    (b"b" | b"c", Some(b'"')) => Some(quoted_end(b, prefix_end + 1)?),
+                    (b"b", Some(b'\'')) => char_end(b, prefix_end),
+                    _ => None,
+                };
+                match lit {
+                    Some(end) => {
+                        i = end;
+                        Kind::Literal
+                    }
+                    None => {
+                        if b[i] == b'r' && b.get(i + 1) == Some(&b'#') {
+                            i += 2;
+                        }
+                        while i < b.len() && is_ident_byte(b[i]) {
+                            i += 1;
+                        }
+                        Kind::Ident
+                    }
+                }
+            }
+            c => {
+                i += 1;
+                Kind::Punct(c)
+            }
         };
-        cur.push(t);
-        i += 1;
-        if ends && (i == tokens.len() || starts_item(&tokens, i)) {
-            out.push(std::mem::take(&mut cur));
+        toks.push(Tok { start, end: i, kind });
+    }
+    open.is_empty().then_some(toks)
+}
+
+/// The index after the token tree that starts at `i`.
+fn skip(toks: &[Tok], i: usize) -> usize {
+    match toks[i].kind {
+        Kind::Open(_, close) => close + 1,
+        _ => i + 1,
+    }
+}
+
+struct Cutter<'t> {
+    text: &'t str,
+    toks: Vec<Tok>,
+}
+
+impl Cutter<'_> {
+    fn word(&self, i: usize) -> Option<&str> {
+        let t = self.toks.get(i)?;
+        (t.kind == Kind::Ident).then(|| &self.text[t.start..t.end])
+    }
+
+    fn punct(&self, i: usize, c: u8) -> bool {
+        self.toks.get(i).is_some_and(|t| t.kind == Kind::Punct(c))
+    }
+
+    fn starts_item(&self, i: usize) -> bool {
+        match self.toks.get(i).map(|t| t.kind) {
+            Some(Kind::Punct(b'#') | Kind::Doc { inner: false }) => true,
+            Some(Kind::Ident) => {
+                self.word(i).is_some_and(|w| ITEM_KEYWORDS.contains(&w)) || self.punct(i + 1, b'!')
+            }
+            _ => false,
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+
+    /// The runs of token trees in `lo..hi` (one nesting level), each as its first and last
+    /// token trees' start indices; a leading run of inner attributes is left out (always kept).
+    fn runs(&self, mut lo: usize, hi: usize) -> Vec<(usize, usize)> {
+        loop {
+            match self.toks.get(lo).map(|t| t.kind) {
+                Some(Kind::Doc { inner: true }) if lo < hi => lo += 1,
+                Some(Kind::Punct(b'#'))
+                    if lo + 2 < hi
+                        && self.punct(lo + 1, b'!')
+                        && matches!(self.toks[lo + 2].kind, Kind::Open(b'[', _)) =>
+                {
+                    lo = skip(&self.toks, lo + 2)
+                }
+                _ => break,
+            }
+        }
+        let mut out = Vec::new();
+        let mut first = lo;
+        let mut i = lo;
+        while i < hi {
+            let ends = matches!(self.toks[i].kind, Kind::Punct(b';') | Kind::Open(b'{', _));
+            let last = i;
+            i = skip(&self.toks, i);
+            if ends && (i >= hi || self.starts_item(i)) {
+                out.push((first, last));
+                first = i;
+            }
+        }
+        if first < hi {
+            // A run that does not end where an item can: its last tree.
+            let mut last = first;
+            while skip(&self.toks, last) < hi {
+                last = skip(&self.toks, last);
+            }
+            out.push((first, last));
+        }
+        out
     }
-    out
+
+    /// The item keyword of the run at `i`, after outer attributes and visibility.
+    fn first_keyword(&self, mut i: usize, last: usize) -> Option<&str> {
+        while i <= last {
+            match self.toks[i].kind {
+                Kind::Doc { .. } => i += 1,
+                Kind::Punct(b'#') if matches!(self.toks.get(i + 1).map(|t| t.kind), Some(Kind::Open(..))) => {
+                    i = skip(&self.toks, i + 1)
+                }
+                Kind::Ident if self.word(i) == Some("pub") => {
+                    i += 1;
+                    if let Some(Kind::Open(b'(', _)) = self.toks.get(i).map(|t| t.kind) {
+                        i = skip(&self.toks, i);
+                    }
+                }
+                Kind::Ident => return self.word(i),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// The name an item run defines (`Box` in `pub struct Box<T>(..);`, `ptr` in `mod ptr {}`).
+    fn defined_name(&self, first: usize, last: usize) -> Option<&str> {
+        let mut i = first;
+        while i <= last {
+            match self.toks[i].kind {
+                Kind::Doc { .. } | Kind::Literal => i += 1,
+                Kind::Punct(b'#') => i = skip(&self.toks, i + 1),
+                Kind::Ident => match self.word(i)? {
+                    "pub" | "unsafe" | "async" | "extern" | "default" | "auto" | "mut" | "crate" => {
+                        i += 1;
+                        if matches!(self.toks.get(i).map(|t| t.kind), Some(Kind::Open(b'(', _))) {
+                            i = skip(&self.toks, i);
+                        }
+                    }
+                    "const"
+                        if self
+                            .word(i + 1)
+                            .is_some_and(|w| matches!(w, "fn" | "unsafe" | "async" | "extern")) =>
+                    {
+                        i += 1
+                    }
+                    "struct" | "enum" | "union" | "type" | "trait" | "fn" | "mod" | "static" | "const" => {
+                        i += 1;
+                        if self.word(i) == Some("mut") {
+                            i += 1;
+                        }
+                        return self.word(i);
+                    }
+                    "macro_rules" if self.punct(i + 1, b'!') => return self.word(i + 2),
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Whether the run is a module, impl or trait with a body of items that can be filtered
+    /// the same way (`unsafe impl`, `unsafe trait` included); never a function.
+    fn has_item_body(&self, first: usize, last: usize) -> bool {
+        let mut i = first;
+        let mut kind = None;
+        while i <= last {
+            if let Some(w) = self.word(i)
+                && !matches!(w, "pub" | "crate" | "unsafe" | "default" | "auto")
+            {
+                kind = Some(w);
+                break;
+            }
+            i = skip(&self.toks, i);
+        }
+        matches!(kind, Some("impl" | "mod" | "trait"))
+            && self
+                .first_keyword(first, last)
+                .is_some_and(|k| matches!(k, "impl" | "mod" | "trait" | "unsafe" | "default" | "auto"))
+            && matches!(self.toks[last].kind, Kind::Open(b'{', _))
+    }
+
+    /// The byte ranges in `lo..hi` (a file, or the body of a module, impl or trait) that are
+    /// not kept: runs that `sel` does not want, other than imports and module declarations, and
+    /// the bodies of inline modules not wanted. Runs that are wanted and are modules, impls or
+    /// traits are filtered inside.
+    #[allow(clippy::too_many_arguments)]
+    fn masks(
+        &self,
+        lo: usize,
+        hi: usize,
+        hits: &Hits,
+        sel: &Selection<'_>,
+        depth: usize,
+        out: &mut Vec<Range<usize>>,
+    ) {
+        for (first, last) in self.runs(lo, hi) {
+            let kw = self.first_keyword(first, last);
+            let ends_in_semi = self.punct(last, b';');
+            if matches!(kw, Some("use" | "extern")) || (kw == Some("mod") && ends_in_semi) {
+                continue;
+            }
+            let end = self.toks[skip(&self.toks, last) - 1].end;
+            let range = self.toks[first].start..end;
+            let wanted = hits.wanted(&range)
+                || (sel.also)(range.clone())
+                || self.defined_name(first, last).is_some_and(|n| sel.wanted.names.iter().any(|w| w == n));
+            let body = match self.toks[last].kind {
+                Kind::Open(b'{', close) => Some((last, close)),
+                _ => None,
+            };
+            match body {
+                Some((open, close)) if wanted && depth < 8 && self.has_item_body(first, last) => {
+                    // A header that names a word (`impl ServerCertVerifier for X`) keeps its
+                    // whole body: matchers on impls look at every method.
+                    let head = self.toks[first].start..self.toks[open].start;
+                    if !hits.any_word(&head) {
+                        self.masks(open + 1, close, hits, sel, depth + 1, out);
+                    }
+                }
+                _ if wanted => {}
+                Some((open, close)) if kw == Some("mod") => {
+                    out.push(self.toks[open].end..self.toks[close].start);
+                }
+                _ => out.push(range),
+            }
+        }
+    }
 }
 
 /// What decides which runs are parsed.
 pub struct Selection<'a> {
-    /// A run that mentions one of these (as a whole identifier) is parsed.
-    pub words: Vec<String>,
+    /// A run that mentions one of these words (as whole identifiers, outside comments) is
+    /// parsed; so is a run that mentions a word of each group of a conditional.
+    pub wanted: Wanted,
     /// Whether a `use` rename of an item with this name matters: the new name joins `words`
     /// (`use std::mem::transmute as t;` makes `t` a word).
     pub renames_of: &'a dyn Fn(&str) -> bool,
     /// Any other reason to parse a run, by its byte range.
-    pub also: &'a dyn Fn(std::ops::Range<usize>) -> bool,
-}
-
-fn first_keyword(run: &[TokenTree]) -> Option<String> {
-    // Skip outer attributes (`#` + `[..]`) and visibility (`pub`, `pub(crate)`).
-    let mut i = 0;
-    loop {
-        match (run.get(i), run.get(i + 1)) {
-            (Some(TokenTree::Punct(p)), Some(TokenTree::Group(_))) if p.as_char() == '#' => i += 2,
-            (Some(TokenTree::Ident(id)), Some(TokenTree::Group(g)))
-                if id == "pub" && g.delimiter() == Delimiter::Parenthesis =>
-            {
-                i += 2
-            }
-            (Some(TokenTree::Ident(id)), _) if id == "pub" => i += 1,
-            (Some(TokenTree::Ident(id)), _) => return Some(id.to_string()),
-            _ => return None,
-        }
-    }
-}
-
-/// `mod name {}` in place of an inline module that is not parsed: name resolution needs to
-/// know the module exists, not its content.
-fn module_stub(run: &[TokenTree]) -> Option<Vec<TokenTree>> {
-    let at = run.iter().position(|t| matches!(t, TokenTree::Ident(id) if id == "mod"))?;
-    let name = run.get(at + 1)?.clone();
-    let TokenTree::Group(body) = run.last()? else { return None };
-    let mut empty = proc_macro2::Group::new(Delimiter::Brace, TokenStream::new());
-    empty.set_span(body.span());
-    Some(vec![run[at].clone(), name, TokenTree::Group(empty)])
+    pub also: &'a dyn Fn(Range<usize>) -> bool,
 }
 
 /// Names that a file's `use` statements give, with `as`, to an item whose name is a word or
@@ -140,103 +469,139 @@ fn renames(text: &str, words: &[String], renames_of: &dyn Fn(&str) -> bool) -> V
         .collect()
 }
 
-/// Start offsets of the whole-identifier mentions of `words` in `text`, sorted.
-fn mentions(text: &str, words: &[String]) -> Vec<usize> {
-    let Ok(ac) = aho_corasick::AhoCorasick::new(words) else { return vec![0] };
-    let b = text.as_bytes();
-    let mut out: Vec<usize> = ac
-        .find_overlapping_iter(text)
-        .filter(|m| crate::checks::banned::matcher::is_delimited(b, m.start(), m.end(), true, true))
-        .map(|m| m.start())
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+/// The whole-identifier mentions of a selection's words outside comments, in text order.
+struct Hits {
+    /// (offset, word id).
+    at: Vec<(usize, usize)>,
+    /// Per word id: whether a mention alone makes a run wanted.
+    plain: Vec<bool>,
+    /// Per word id: whether it is `unsafe`.
+    is_unsafe: Vec<bool>,
+    /// Conditionals by word ids: one of the first, and one of each group of the second.
+    conditional: Vec<(Vec<usize>, Vec<Vec<usize>>)>,
 }
 
-/// Whether one of `hits` lies in `range`.
-fn hit_in(hits: &[usize], range: &std::ops::Range<usize>) -> bool {
-    let i = hits.partition_point(|&h| h < range.start);
-    hits.get(i).is_some_and(|&h| h < range.end)
-}
-
-/// Items whose body is itself a list of items that can be filtered the same way: modules,
-/// impls and traits (`unsafe impl`, `unsafe trait` included), never a function body.
-fn has_item_body(run: &[TokenTree]) -> bool {
-    let kind = run
-        .iter()
-        .filter_map(|t| match t {
-            TokenTree::Ident(id) => Some(id.to_string()),
-            _ => None,
-        })
-        .find(|w| !matches!(w.as_str(), "pub" | "crate" | "unsafe" | "default" | "auto"));
-    matches!(kind.as_deref(), Some("impl" | "mod" | "trait"))
-        && first_keyword(run)
-            .is_some_and(|k| matches!(k.as_str(), "impl" | "mod" | "trait" | "unsafe" | "default" | "auto"))
-        && matches!(run.last(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace)
-}
-
-/// The tokens of `tokens` (a file, or the body of a module, impl or trait) that are kept:
-/// inner attributes, imports, module declarations, the runs `sel` wants (filtered inside when
-/// they are modules, impls or traits), and stubs for other inline modules.
-fn select(
-    text: &str,
-    tokens: Vec<TokenTree>,
-    hits: &[usize],
-    headers: &[usize],
-    sel: &Selection<'_>,
-    depth: usize,
-) -> Vec<TokenTree> {
-    let mut out = Vec::new();
-    for (n, run) in runs(tokens).into_iter().enumerate() {
-        let inner_attrs = n == 0
-            && matches!(&run[..], [TokenTree::Punct(h), TokenTree::Punct(b), ..] if h.as_char() == '#' && b.as_char() == '!');
-        let kw = first_keyword(&run);
-        let is_decl = matches!(kw.as_deref(), Some("use" | "extern"))
-            || (kw.as_deref() == Some("mod")
-                && matches!(run.last(), Some(TokenTree::Punct(p)) if p.as_char() == ';'));
-        if inner_attrs || is_decl {
-            out.extend(run);
-            continue;
+impl Hits {
+    fn new(text: &str, wanted: &Wanted, renamed: Vec<String>, comments: &[Range<usize>]) -> Hits {
+        let mut words: Vec<String> = wanted.words.iter().chain(&renamed).cloned().collect();
+        for (call, local) in &wanted.conditional {
+            words.extend(call.iter().chain(local.iter().flatten()).cloned());
         }
-        let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
-        let range = first.span().byte_range().start..last.span().byte_range().end;
-        let wanted = text.get(range.clone()).is_none() || hit_in(hits, &range) || (sel.also)(range);
-        // A header that mentions a word (`impl ServerCertVerifier for X`) keeps its whole body:
-        // matchers on impls look at every method.
-        let header_wanted = run.len() >= 2 && {
-            let head = run[0].span().byte_range().start..run[run.len() - 2].span().byte_range().end;
-            hit_in(headers, &head)
+        words.sort();
+        words.dedup();
+        let id = |w: &String| words.binary_search(w).unwrap_or(usize::MAX);
+        let mut plain = vec![false; words.len()];
+        for w in wanted.words.iter().chain(&renamed) {
+            plain[id(w)] = true;
+        }
+        let conditional = wanted
+            .conditional
+            .iter()
+            .map(|(c, l)| {
+                (c.iter().map(id).collect(), l.iter().map(|g| g.iter().map(id).collect()).collect())
+            })
+            .collect();
+        let is_unsafe = words.iter().map(|w| w == "unsafe").collect();
+        let b = text.as_bytes();
+        let ident = crate::checks::banned::matcher::is_ident_byte;
+        let mut at: Vec<(usize, usize)> = match aho_corasick::AhoCorasick::new(&words) {
+            Ok(ac) => ac
+                .find_overlapping_iter(text)
+                .filter(|m| {
+                    let w = words[m.pattern().as_usize()].as_bytes();
+                    crate::checks::banned::matcher::is_delimited(
+                        b,
+                        m.start(),
+                        m.end(),
+                        ident(w[0]),
+                        ident(w[w.len() - 1]),
+                    )
+                })
+                .map(|m| (m.start(), m.pattern().as_usize()))
+                .filter(|&(start, _)| {
+                    let i = comments.partition_point(|c| c.end <= start);
+                    comments.get(i).is_none_or(|c| start < c.start)
+                })
+                .collect(),
+            // No automaton: every run is wanted.
+            Err(_) => (0..text.len().max(1)).step_by(1 << 12).map(|o| (o, usize::MAX)).collect(),
         };
-        if wanted && depth < 8 && has_item_body(&run) && !header_wanted {
-            let mut run = run;
-            if let Some(TokenTree::Group(body)) = run.pop() {
-                let inner = select(text, body.stream().into_iter().collect(), hits, headers, sel, depth + 1);
-                let mut g = proc_macro2::Group::new(Delimiter::Brace, inner.into_iter().collect());
-                g.set_span(body.span());
-                run.push(TokenTree::Group(g));
+        at.sort_unstable();
+        at.dedup();
+        Hits { at, plain, is_unsafe, conditional }
+    }
+
+    /// The ids of the words mentioned in `range` (`usize::MAX`: any).
+    fn in_range(&self, range: &Range<usize>) -> impl Iterator<Item = usize> + '_ {
+        let end = range.end;
+        let i = self.at.partition_point(|&(h, _)| h < range.start);
+        self.at[i..].iter().take_while(move |&&(h, _)| h < end).map(|&(_, w)| w)
+    }
+
+    /// Whether a run over `range` is wanted.
+    fn wanted(&self, range: &Range<usize>) -> bool {
+        let mut ids: Vec<usize> = self.in_range(range).collect();
+        if ids.iter().any(|&w| w == usize::MAX || self.plain[w]) {
+            return true;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let has = |g: &Vec<usize>| g.iter().any(|w| ids.binary_search(w).is_ok());
+        self.conditional.iter().any(|(call, local)| has(call) && local.iter().all(has))
+    }
+
+    /// Whether `range` mentions a word other than `unsafe`.
+    fn any_word(&self, range: &Range<usize>) -> bool {
+        self.in_range(range).any(|w| w == usize::MAX || !self.is_unsafe[w])
+    }
+}
+
+/// Blank out `range` of `out` line by line without changing a byte offset, a line or a
+/// character count, so every later span, line and column is the file's own: an ASCII line
+/// becomes spaces, a line with other characters a block comment of the same length. A range
+/// with a line that cannot be masked so is left alone: parsing it costs time, not a finding.
+fn mask(out: &mut [u8], range: Range<usize>) {
+    let s = &mut out[range];
+    let comment = |l: &[u8]| l.len() >= 4 && l[..2].is_ascii() && l[l.len() - 2..].is_ascii();
+    if !s.split(|&c| c == b'\n').all(|l| l.is_ascii() || comment(l)) {
+        return;
+    }
+    for l in s.split_mut(|&c| c == b'\n') {
+        if l.is_ascii() {
+            l.fill(b' ');
+        } else {
+            for c in l.iter_mut() {
+                if c.is_ascii() {
+                    *c = b' ';
+                }
             }
-            out.extend(run);
-        } else if wanted {
-            out.extend(run);
-        } else if kw.as_deref() == Some("mod") {
-            out.extend(module_stub(&run).unwrap_or_default());
+            let n = l.len();
+            l[..2].copy_from_slice(b"/*");
+            l[n - 2..].copy_from_slice(b"*/");
         }
     }
-    out
 }
 
-/// The file with only what `sel` selects (see [`select`]), or `None` when the file does not
-/// tokenise or the selection does not parse (the caller then parses the whole file).
+/// The file with only what `sel` selects (see [`Cutter::masks`]), or `None` when the file
+/// does not lex or the masked text does not parse (the caller then parses the whole file).
 pub fn parse_selected(text: &str, sel: &Selection<'_>) -> Option<syn::File> {
-    let stream: TokenStream = text.parse().ok()?;
-    let mut words = sel.words.clone();
-    words.extend(renames(text, &words, sel.renames_of));
-    let hits = mentions(text, &words);
-    words.retain(|w| w != "unsafe");
-    let headers = mentions(text, &words);
-    let kept = select(text, stream.into_iter().collect(), &hits, &headers, sel, 0);
-    syn::parse2(kept.into_iter().collect()).ok()
+    let mut calls: Vec<String> = sel.wanted.words.clone();
+    calls.extend(sel.wanted.conditional.iter().flat_map(|(c, _)| c.iter().cloned()));
+    let renamed = renames(text, &calls, sel.renames_of);
+    let mut comments = Vec::new();
+    let cutter = Cutter { text, toks: lex(text, &mut comments)? };
+    let hits = Hits::new(text, &sel.wanted, renamed, &comments);
+    let mut masks = Vec::new();
+    cutter.masks(0, cutter.toks.len(), &hits, sel, 0, &mut masks);
+    if masks.is_empty() {
+        return syn::parse_file(text).ok();
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for r in masks {
+        mask(&mut bytes, r);
+    }
+    let masked = String::from_utf8(bytes).ok()?;
+    syn::parse_file(&masked).ok()
 }
 
 #[cfg(test)]
@@ -245,7 +610,7 @@ mod tests {
 
     fn select<'a>(text: &'a str, word: &'a str) -> Option<syn::File> {
         let also = |r: std::ops::Range<usize>| text[r].contains(word);
-        parse_selected(text, &Selection { words: Vec::new(), renames_of: &|_| false, also: &also })
+        parse_selected(text, &Selection { wanted: Wanted::default(), renames_of: &|_| false, also: &also })
     }
 
     fn kept(text: &str, word: &str) -> Vec<String> {
@@ -278,8 +643,11 @@ mod tests {
         // Module declarations stay, inline modules as stubs; renames of named items are words.
         let text = "mod util;\nmod tests { fn u() { x() } }\nuse std::mem::transmute as t;\nfn f() { t(1) }\nfn g() {}\n";
         let renames = |n: &str| n == "transmute";
-        let f = parse_selected(text, &Selection { words: vec![], renames_of: &renames, also: &|_| false })
-            .unwrap();
+        let f = parse_selected(
+            text,
+            &Selection { wanted: Wanted::default(), renames_of: &renames, also: &|_| false },
+        )
+        .unwrap();
         let names: Vec<String> = f
             .items
             .iter()
@@ -298,7 +666,7 @@ mod tests {
     #[test]
     fn bodies_of_impls_are_filtered_but_never_function_bodies() {
         let text = "impl X {\n    fn a() { let q = format!(\"{}\", 1); }\n    unsafe fn b() { let q = format!(\"{}\", 1); run(q); }\n}\nunsafe fn c() { let q = 1; unsafe { g(q) } }\n";
-        let sel = Selection { words: vec!["unsafe".into()], renames_of: &|_| false, also: &|_| false };
+        let sel = Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false };
         let f = parse_selected(text, &sel).unwrap();
         let syn::Item::Impl(i) = &f.items[0] else { panic!("impl") };
         assert_eq!(i.items.len(), 1, "only `b` is kept in the impl");
@@ -306,11 +674,87 @@ mod tests {
         assert_eq!(c.block.stmts.len(), 2, "a function body is kept whole");
     }
 
+    fn words(w: &[&str]) -> Wanted {
+        Wanted { words: w.iter().map(|w| w.to_string()).collect(), ..Wanted::default() }
+    }
+
+    fn hits(text: &str, wanted: &Wanted) -> Hits {
+        let mut comments = Vec::new();
+        lex(text, &mut comments).expect("lexes");
+        Hits::new(text, wanted, Vec::new(), &comments)
+    }
+
     #[test]
-    fn whole_words() {
-        let read = |t: &str| !mentions(t, &["read".to_string()]).is_empty();
+    fn whole_words_outside_comments() {
+        let read = |t: &str| hits(t, &words(&["read"])).wanted(&(0..t.len()));
         assert!(read("a read(b)") && !read("thread::spawn"));
         assert!(read("x.read") && !read("read_exact"));
+        assert!(!read("// read\n/* read */ /** read */ f()"), "comments do not count");
+        assert!(read("\"// not a comment\"; read()"));
+        let flag = |t: &str| hits(t, &words(&["\"-c\""])).wanted(&(0..t.len()));
+        assert!(flag(".arg(\"-c\")") && !flag(".arg(\"-cx\")"));
+    }
+
+    #[test]
+    fn a_conditional_word_needs_its_literals_in_the_same_item() {
+        let wanted = Wanted {
+            words: Vec::new(),
+            conditional: vec![(vec!["execute".into()], vec![vec!["format".into()]])],
+            names: vec!["Box".into(), "ptr".into()],
+        };
+        let text = "fn a() { db.execute(&q) }\nfn b() { let q = format!(\"{x}\"); db.execute(&q) }\nfn c() { format!(\"\") }\n\
+                    /// A local type shadows a name a matcher resolves: kept.\n#[derive(Debug)] pub struct Box<T>(T);\nconst fn ptr() {}\nstruct Other;\n";
+        let f =
+            parse_selected(text, &Selection { wanted, renames_of: &|_| false, also: &|_| false }).unwrap();
+        let names: Vec<String> = f
+            .items
+            .iter()
+            .map(|i| match i {
+                syn::Item::Fn(f) => f.sig.ident.to_string(),
+                syn::Item::Struct(s) => s.ident.to_string(),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(names, ["b", "Box", "ptr"]);
+    }
+
+    #[test]
+    fn masking_keeps_lines_and_columns() {
+        // A masked item with non-ASCII text on the line of a kept one: the kept item's column
+        // is counted in characters, as in the file.
+        let text = "fn é() { \"ü\" } fn k() { unsafe {} }\n/* é */ fn m() {\n}\nfn z() { unsafe {} }\n";
+        let f = parse_selected(
+            text,
+            &Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false },
+        )
+        .unwrap();
+        let spans: Vec<(String, usize, usize)> = f
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                syn::Item::Fn(f) => Some((
+                    f.sig.ident.to_string(),
+                    f.sig.ident.span().start().line,
+                    f.sig.ident.span().start().column,
+                )),
+                _ => None,
+            })
+            .collect();
+        let full = syn::parse_file(text).unwrap();
+        let want: Vec<(String, usize, usize)> = full
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                syn::Item::Fn(f) if f.sig.ident != "m" && f.sig.ident != "é" => Some((
+                    f.sig.ident.to_string(),
+                    f.sig.ident.span().start().line,
+                    f.sig.ident.span().start().column,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spans, want);
+        assert_eq!(spans.len(), 2);
     }
 
     #[test]

@@ -139,6 +139,143 @@ pub fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<
     }
 }
 
+/// The bindings of one `use` statement's text (`pub(crate) use a::{b as c, d::*};`), read
+/// without syn: the index reads every import of a crate, and tokenising each one with
+/// `proc_macro2` was most of the index's cost. `None` when the text is not a `use` item
+/// (then it binds nothing, as when syn rejects it). Gives what [`flatten_use`] gives for the
+/// same statement.
+pub fn use_bindings(stmt: &str) -> Option<Vec<UseBinding>> {
+    let mut toks = UseTokens { b: stmt.as_bytes(), text: stmt, i: 0 };
+    let mut t = toks.next()?;
+    if t == "pub" {
+        t = toks.next()?;
+        if t == "(" {
+            while toks.next()? != ")" {}
+            t = toks.next()?;
+        }
+    }
+    if t != "use" {
+        return None;
+    }
+    let mut t = toks.next()?;
+    if t == "::" {
+        t = toks.next()?;
+    }
+    let mut out = Vec::new();
+    let end = use_tree(&mut toks, t, &mut Vec::new(), &mut out)?;
+    (end == ";" && toks.next().is_none()).then_some(out)
+}
+
+/// The tokens of a `use` statement: identifiers, `::` and single punctuation; comments and
+/// whitespace skipped.
+struct UseTokens<'t> {
+    b: &'t [u8],
+    text: &'t str,
+    i: usize,
+}
+
+impl<'t> Iterator for UseTokens<'t> {
+    type Item = &'t str;
+
+    fn next(&mut self) -> Option<&'t str> {
+        let b = self.b;
+        loop {
+            match (b.get(self.i)?, b.get(self.i + 1)) {
+                (c, _) if c.is_ascii_whitespace() => self.i += 1,
+                (b'/', Some(b'/')) => {
+                    self.i = memchr::memchr(b'\n', &b[self.i..]).map_or(b.len(), |n| self.i + n)
+                }
+                (b'/', Some(b'*')) => {
+                    self.i = memchr::memmem::find(&b[self.i + 2..], b"*/").map_or(b.len(), |n| self.i + n + 4)
+                }
+                _ => break,
+            }
+        }
+        let start = self.i;
+        let ident = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_' || *c >= 0x80;
+        if b[start..].starts_with(b"::") {
+            self.i += 2;
+        } else if b[start..].starts_with(b"r#") && b.get(start + 2).is_some_and(ident) {
+            self.i += 2 + b[start + 2..].iter().take_while(|c| ident(c)).count();
+        } else if ident(&b[start]) {
+            self.i += b[start..].iter().take_while(|c| ident(c)).count();
+        } else {
+            self.i += self.text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+        Some(&self.text[start..self.i])
+    }
+}
+
+fn is_use_ident(t: &str) -> bool {
+    t.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80)
+}
+
+/// One use tree starting with token `t`; gives the token after it.
+fn use_tree<'t>(
+    toks: &mut UseTokens<'t>,
+    t: &'t str,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<UseBinding>,
+) -> Option<&'t str> {
+    match t {
+        "*" => {
+            out.push(UseBinding { name: None, target: prefix.clone() });
+            toks.next()
+        }
+        "{" => {
+            let mut t = toks.next()?;
+            while t != "}" {
+                t = use_tree(toks, t, prefix, out)?;
+                match t {
+                    "," => t = toks.next()?,
+                    "}" => {}
+                    _ => return None,
+                }
+            }
+            toks.next()
+        }
+        ident if is_use_ident(ident) => {
+            let next = toks.next()?;
+            match next {
+                "::" => {
+                    prefix.push(ident.to_string());
+                    let t = toks.next()?;
+                    let end = use_tree(toks, t, prefix, out);
+                    prefix.pop();
+                    end
+                }
+                "as" => {
+                    let name = toks.next()?;
+                    if !is_use_ident(name) {
+                        return None;
+                    }
+                    let mut target = prefix.clone();
+                    if ident != "self" {
+                        target.push(ident.to_string());
+                    }
+                    if name != "_" {
+                        out.push(UseBinding { name: Some(name.to_string()), target });
+                    }
+                    toks.next()
+                }
+                _ => {
+                    if ident == "self" {
+                        if let Some(last) = prefix.last() {
+                            out.push(UseBinding { name: Some(last.clone()), target: prefix.clone() });
+                        }
+                    } else {
+                        let mut target = prefix.clone();
+                        target.push(ident.to_string());
+                        out.push(UseBinding { name: Some(ident.to_string()), target });
+                    }
+                    Some(next)
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Make a path written in module `module` absolute: `self::`/`super::` become `crate::..`,
 /// the crate's own name becomes `crate`, a first segment naming a local item of the module is
 /// prefixed with the module path; anything else is an external crate path, kept as is.
@@ -264,16 +401,14 @@ impl CrateIndex {
             let is_use = line.starts_with("use ") || (line.starts_with("pub") && use_after_visibility(line));
             if is_use && let Some(stmt_end) = text[start..].find(';') {
                 let stmt = &text[start..start + stmt_end + 1];
-                if let Ok(item) = syn::parse_str::<syn::ItemUse>(stmt) {
-                    self.add_use(module, &item);
+                if let Some(bindings) = use_bindings(stmt) {
+                    self.add_use(module, bindings);
                 }
             }
         }
     }
 
-    fn add_use(&mut self, module: &[String], item: &syn::ItemUse) {
-        let mut bindings = Vec::new();
-        flatten_use(&item.tree, &mut Vec::new(), &mut bindings);
+    fn add_use(&mut self, module: &[String], bindings: Vec<UseBinding>) {
         let crate_name = self.crate_name.clone();
         for b in bindings {
             let Some(name) = b.name else { continue };
@@ -546,5 +681,32 @@ mod tests {
         assert_eq!(idx.canonical(&p("my_crate::util::tm")), "std::mem::transmute");
         assert_eq!(idx.canonical(&p("crate::again")), "std::mem::transmute");
         assert_eq!(idx.canonical(&p("other::again")), "other::again");
+    }
+
+    #[test]
+    fn use_text_reader_agrees_with_syn() {
+        let cases = [
+            "use a::b;",
+            "use ::std::mem::transmute as tm;",
+            "pub use self::x::{y, z as w, self, q::*};",
+            "pub(crate) use super::a::{b::{c, d as _}, e};",
+            "pub(in crate::m) use crate::k;",
+            "use std::{\n    // a comment, with { and ;\n    mem, /* inline */ ptr::{read, write},\n};",
+            "use r#type::r#fn as f;",
+            "use a::{};",
+            "use a::{b,};",
+            "use self as me;",
+            "use é::ü;",
+        ];
+        for stmt in cases {
+            let item: syn::ItemUse = syn::parse_str(stmt).expect(stmt);
+            let mut want = Vec::new();
+            flatten_use(&item.tree, &mut Vec::new(), &mut want);
+            assert_eq!(use_bindings(stmt), Some(want), "{stmt}");
+        }
+        for bad in ["use a::b", "use a::{b;", "use a b;", "fn f();", "use a::b; x", "use 1::a;", "use a as;"]
+        {
+            assert_eq!(use_bindings(bad), None, "{bad}");
+        }
     }
 }
