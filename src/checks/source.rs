@@ -281,19 +281,20 @@ pub fn in_scanned_dir(fleet: &Fleet, rel: &str, pkg: Option<usize>, cfg: &Source
 /// The pre-pass of [`resolve`] for package `i`: its re-export map, built from the text of its
 /// files (only the `banned` check needs it).
 fn index_of(fleet: &Fleet, i: usize, jobs: &[(&str, Option<usize>)], enabled: Enabled) -> CrateIndex {
-    let texts: Vec<(&str, Option<String>)> = if enabled.banned {
-        jobs.iter()
-            .filter(|(_, o)| *o == Some(i))
-            .map(|(rel, _)| {
-                let path = fleet.root.join(rel);
-                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() as usize <= INDEX_FILE_BYTES);
-                (*rel, if small { std::fs::read_to_string(&path).ok() } else { None })
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    index_from(fleet, i, texts.iter().map(|(r, t)| (*r, t.as_deref())), enabled)
+    if !enabled.banned {
+        return CrateIndex::new(&fleet.packages[i].name);
+    }
+    let files: Vec<&str> = jobs.iter().filter(|(_, o)| *o == Some(i)).map(|(rel, _)| *rel).collect();
+    let uses: Vec<_> = files
+        .par_iter()
+        .map(|rel| {
+            let path = fleet.root.join(rel);
+            let small = std::fs::metadata(&path).is_ok_and(|m| m.len() as usize <= INDEX_FILE_BYTES);
+            let text = if small { std::fs::read_to_string(&path).ok() } else { None };
+            text.as_deref().map(resolve::file_uses)
+        })
+        .collect();
+    index_from_uses(fleet, i, files.into_iter().zip(uses))
 }
 
 /// Files larger than this are left out of the crate index.
@@ -307,23 +308,32 @@ fn index_from<'t>(
     files: impl Iterator<Item = (&'t str, Option<&'t str>)>,
     enabled: Enabled,
 ) -> CrateIndex {
-    let p = &fleet.packages[i];
-    let mut index = CrateIndex::new(&p.name);
     if !enabled.banned {
-        return index;
+        return CrateIndex::new(&fleet.packages[i].name);
     }
     let files: Vec<(&str, Option<&str>)> = files.collect();
-    let modules: Vec<Vec<String>> =
-        files.iter().map(|(r, _)| resolve::module_path(rel_in_package(r, Some(p)))).collect();
+    let uses: Vec<_> = files.par_iter().map(|(_, text)| text.map(resolve::file_uses)).collect();
+    index_from_uses(fleet, i, files.iter().map(|(rel, _)| *rel).zip(uses))
+}
+
+/// The crate index of package `i` from the imports of its files (`None`: not read).
+fn index_from_uses<'t>(
+    fleet: &Fleet,
+    i: usize,
+    files: impl Iterator<Item = (&'t str, Option<Vec<Vec<resolve::UseBinding>>>)>,
+) -> CrateIndex {
+    let p = &fleet.packages[i];
+    let mut index = CrateIndex::new(&p.name);
+    let (modules, uses): (Vec<Vec<String>>, Vec<_>) =
+        files.map(|(rel, uses)| (resolve::module_path(rel_in_package(rel, Some(p))), uses)).unzip();
     for m in &modules {
         index.add_module(m);
     }
-    for ((_, text), module) in files.iter().zip(&modules) {
-        if let Some(text) = text {
-            index.add_file(module, text);
+    for (module, uses) in modules.into_iter().zip(uses) {
+        if let Some(uses) = uses {
+            index.add_uses(&module, uses);
         }
     }
-    proc_macro2::extra::invalidate_current_thread_spans();
     index
 }
 

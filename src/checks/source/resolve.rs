@@ -139,6 +139,34 @@ pub fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<
     }
 }
 
+/// The bindings of each column-0 `use` statement of a file (`use ..;`, `pub use ..;`,
+/// `pub(crate) use ..;`): what the crate index needs of it, read without a tree, one file
+/// at a time so files can be read in parallel.
+pub fn file_uses(text: &str) -> Vec<Vec<UseBinding>> {
+    // Only lines holding `use ` can qualify: find those (a vectorised substring search) rather
+    // than looking at every line.
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut last_line = None;
+    for at in memchr::memmem::find_iter(b, b"use ") {
+        let start = memchr::memrchr(b'\n', &b[..at]).map_or(0, |p| p + 1);
+        if last_line == Some(start) {
+            continue;
+        }
+        last_line = Some(start);
+        let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |p| start + p);
+        let line = &text[start..end];
+        let is_use = line.starts_with("use ") || (line.starts_with("pub") && use_after_visibility(line));
+        if is_use
+            && let Some(stmt_end) = memchr::memchr(b';', &b[start..])
+            && let Some(bindings) = use_bindings(&text[start..start + stmt_end + 1])
+        {
+            out.push(bindings);
+        }
+    }
+    out
+}
+
 /// The bindings of one `use` statement's text (`pub(crate) use a::{b as c, d::*};`), read
 /// without syn: the index reads every import of a crate, and tokenising each one with
 /// `proc_macro2` was most of the index's cost. `None` when the text is not a `use` item
@@ -387,24 +415,13 @@ impl CrateIndex {
 
     /// Record the column-0 `use` statements of one file of the crate.
     pub fn add_file(&mut self, module: &[String], text: &str) {
-        // Only lines holding `use ` can qualify: find those (a fast substring search) rather
-        // than looking at every line.
-        let mut last_line = None;
-        for (at, _) in text.match_indices("use ") {
-            let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
-            if last_line == Some(start) {
-                continue;
-            }
-            last_line = Some(start);
-            let end = text[start..].find('\n').map_or(text.len(), |p| start + p);
-            let line = &text[start..end];
-            let is_use = line.starts_with("use ") || (line.starts_with("pub") && use_after_visibility(line));
-            if is_use && let Some(stmt_end) = text[start..].find(';') {
-                let stmt = &text[start..start + stmt_end + 1];
-                if let Some(bindings) = use_bindings(stmt) {
-                    self.add_use(module, bindings);
-                }
-            }
+        self.add_uses(module, file_uses(text));
+    }
+
+    /// Record a file's `use` statements, as [`file_uses`] reads them.
+    pub fn add_uses(&mut self, module: &[String], uses: Vec<Vec<UseBinding>>) {
+        for bindings in uses {
+            self.add_use(module, bindings);
         }
     }
 
