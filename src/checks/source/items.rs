@@ -334,8 +334,9 @@ impl Cutter<'_> {
         None
     }
 
-    /// The name an item run defines (`Box` in `pub struct Box<T>(..);`, `ptr` in `mod ptr {}`).
-    fn defined_name(&self, first: usize, last: usize) -> Option<&str> {
+    /// The kind and name an item run defines (`struct Box` in `pub struct Box<T>(..);`,
+    /// `fn read` in `pub(crate) const unsafe fn read() {}`).
+    fn defined_name(&self, first: usize, last: usize) -> Option<(&str, &str)> {
         let mut i = first;
         while i <= last {
             match self.toks[i].kind {
@@ -355,14 +356,17 @@ impl Cutter<'_> {
                     {
                         i += 1
                     }
-                    "struct" | "enum" | "union" | "type" | "trait" | "fn" | "mod" | "static" | "const" => {
+                    kind @ ("struct" | "enum" | "union" | "type" | "trait" | "fn" | "mod" | "static"
+                    | "const") => {
                         i += 1;
                         if self.word(i) == Some("mut") {
                             i += 1;
                         }
-                        return self.word(i);
+                        return Some((kind, self.word(i)?));
                     }
-                    "macro_rules" if self.punct(i + 1, b'!') => return self.word(i + 2),
+                    "macro_rules" if self.punct(i + 1, b'!') => {
+                        return Some(("macro_rules", self.word(i + 2)?));
+                    }
                     _ => return None,
                 },
                 _ => return None,
@@ -414,14 +418,25 @@ impl Cutter<'_> {
             }
             let end = self.toks[skip(&self.toks, last) - 1].end;
             let range = self.toks[first].start..end;
-            let wanted = hits.wanted(&range)
+            let defined = self.defined_name(first, last);
+            let for_words = hits.wanted(&range, false)
                 || (sel.also)(range.clone())
-                || self.defined_name(first, last).is_some_and(|n| sel.wanted.names.iter().any(|w| w == n));
+                || defined.is_some_and(|(_, n)| sel.wanted.names.iter().any(|w| w == n));
+            let wanted = for_words || hits.wanted(&range, true);
             let body = match self.toks[last].kind {
                 Kind::Open(b'{', close) => Some((last, close)),
                 _ => None,
             };
             match body {
+                // Wanted only for its `unsafe` blocks: the body's skeleton is enough.
+                Some((open, close))
+                    if wanted
+                        && !for_words
+                        && defined.is_some_and(|(k, _)| k == "fn")
+                        && self.plain_body(open, close) =>
+                {
+                    self.skeleton(open + 1, close, out);
+                }
                 Some((open, close)) if wanted && depth < 8 && self.has_item_body(first, last) => {
                     // A header that names a word (`impl ServerCertVerifier for X`) keeps its
                     // whole body: matchers on impls look at every method.
@@ -437,6 +452,51 @@ impl Cutter<'_> {
                 _ => out.push(range),
             }
         }
+    }
+}
+
+impl Cutter<'_> {
+    /// Whether a function body holds nothing that changes what the `unsafe` check sees besides
+    /// its `unsafe` blocks: no nested item (whose name or test attribute matters) and no
+    /// attribute.
+    fn plain_body(&self, open: usize, close: usize) -> bool {
+        (open + 1..close).all(|i| match self.toks[i].kind {
+            Kind::Punct(b'#') | Kind::Doc { .. } => false,
+            Kind::Ident => match self.word(i) {
+                Some("fn" | "impl" | "trait" | "mod" | "static" | "macro_rules") => false,
+                // `*const T` is a type; any other `const` may start an item.
+                Some("const") => self.punct(i - 1, b'*'),
+                _ => true,
+            },
+            _ => true,
+        })
+    }
+
+    /// Blank the tokens in `lo..hi` except the `unsafe {` .. `}` of each unsafe block outside a
+    /// macro call (whose tokens syn does not parse either), so that syn sees
+    /// `{ unsafe { unsafe {} } unsafe {} }`: the same blocks, at the same places, in the same
+    /// order, with nothing else to build.
+    fn skeleton(&self, lo: usize, hi: usize, out: &mut Vec<Range<usize>>) {
+        let mut blank = self.toks.get(lo).map_or(self.toks[hi].start, |t| t.start);
+        let mut i = lo;
+        while i < hi {
+            match self.toks[i].kind {
+                Kind::Punct(b'!') if matches!(self.toks.get(i + 1).map(|t| t.kind), Some(Kind::Open(..))) => {
+                    i = skip(&self.toks, i + 1);
+                }
+                Kind::Ident if self.word(i) == Some("unsafe") => match self.toks.get(i + 1).map(|t| t.kind) {
+                    Some(Kind::Open(b'{', close)) => {
+                        out.push(blank..self.toks[i].start);
+                        self.skeleton(i + 2, close, out);
+                        blank = self.toks[close].end;
+                        i = close + 1;
+                    }
+                    _ => i += 1,
+                },
+                _ => i += 1,
+            }
+        }
+        out.push(blank..self.toks[hi].start);
     }
 }
 
@@ -538,10 +598,13 @@ impl Hits {
         self.at[i..].iter().take_while(move |&&(h, _)| h < end).map(|&(_, w)| w)
     }
 
-    /// Whether a run over `range` is wanted.
-    fn wanted(&self, range: &Range<usize>) -> bool {
+    /// Whether a run over `range` is wanted (for `unsafe`, or for the other words).
+    fn wanted(&self, range: &Range<usize>, for_unsafe: bool) -> bool {
         let mut ids: Vec<usize> = self.in_range(range).collect();
-        if ids.iter().any(|&w| w == usize::MAX || self.plain[w]) {
+        if for_unsafe {
+            return ids.iter().any(|&w| w != usize::MAX && self.is_unsafe[w]);
+        }
+        if ids.iter().any(|&w| w == usize::MAX || (self.plain[w] && !self.is_unsafe[w])) {
             return true;
         }
         ids.sort_unstable();
@@ -666,12 +729,34 @@ mod tests {
     #[test]
     fn bodies_of_impls_are_filtered_but_never_function_bodies() {
         let text = "impl X {\n    fn a() { let q = format!(\"{}\", 1); }\n    unsafe fn b() { let q = format!(\"{}\", 1); run(q); }\n}\nunsafe fn c() { let q = 1; unsafe { g(q) } }\n";
-        let sel = Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false };
+        let sel = Selection { wanted: words(&["unsafe", "g"]), renames_of: &|_| false, also: &|_| false };
         let f = parse_selected(text, &sel).unwrap();
         let syn::Item::Impl(i) = &f.items[0] else { panic!("impl") };
         assert_eq!(i.items.len(), 1, "only `b` is kept in the impl");
         let syn::Item::Fn(c) = &f.items[1] else { panic!("fn c") };
-        assert_eq!(c.block.stmts.len(), 2, "a function body is kept whole");
+        assert_eq!(c.block.stmts.len(), 2, "a function body that mentions a word is kept whole");
+    }
+
+    #[test]
+    fn a_function_wanted_only_for_unsafe_keeps_its_unsafe_blocks() {
+        let text = "fn f(p: *const u8) -> u8 {\n    let a = unsafe { *p };\n    let v = vec![unsafe { *p }];\n    if a > 0 { unsafe { let _ = unsafe { 1 }; } }\n    let t: *const u8 = p;\n    a\n}\nfn h() { #[allow(x)] unsafe {} }\n";
+        let sel = Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false };
+        let f = parse_selected(text, &sel).unwrap();
+        let syn::Item::Fn(skel) = &f.items[0] else { panic!("fn f") };
+        let blocks: Vec<(usize, usize)> = skel
+            .block
+            .stmts
+            .iter()
+            .map(|s| {
+                let syn::Stmt::Expr(syn::Expr::Unsafe(u), None) = s else { panic!("{s:?}") };
+                (u.unsafe_token.span.start().line, u.unsafe_token.span.start().column)
+            })
+            .collect();
+        // The block inside `vec![..]` is not parsed by syn either; nested blocks stay nested.
+        assert_eq!(blocks, [(2, 12), (4, 15)]);
+        let syn::Item::Fn(h) = &f.items[1] else { panic!("fn h") };
+        assert_eq!(h.block.stmts.len(), 1, "an attribute in the body keeps it whole");
+        assert!(matches!(&h.block.stmts[0], syn::Stmt::Expr(syn::Expr::Unsafe(u), _) if !u.attrs.is_empty()));
     }
 
     fn words(w: &[&str]) -> Wanted {
@@ -686,12 +771,12 @@ mod tests {
 
     #[test]
     fn whole_words_outside_comments() {
-        let read = |t: &str| hits(t, &words(&["read"])).wanted(&(0..t.len()));
+        let read = |t: &str| hits(t, &words(&["read"])).wanted(&(0..t.len()), false);
         assert!(read("a read(b)") && !read("thread::spawn"));
         assert!(read("x.read") && !read("read_exact"));
         assert!(!read("// read\n/* read */ /** read */ f()"), "comments do not count");
         assert!(read("\"// not a comment\"; read()"));
-        let flag = |t: &str| hits(t, &words(&["\"-c\""])).wanted(&(0..t.len()));
+        let flag = |t: &str| hits(t, &words(&["\"-c\""])).wanted(&(0..t.len()), false);
         assert!(flag(".arg(\"-c\")") && !flag(".arg(\"-cx\")"));
     }
 
