@@ -803,6 +803,9 @@ mod tests {
                 2,
             ),
             ("fn f() { let b = reqwest::Client::builder().danger_accept_invalid_certs(true); }\n", 1),
+            // The type of an associated function renamed: the item does not spell `Box`.
+            ("use std::boxed::Box as B;\nfn f(p: *mut u8) { let _ = unsafe { B::from_raw(p) }; }\n", 2),
+            ("fn f(p: *mut u8) { let _ = unsafe { std::boxed::Box::from_raw(p) }; }\n", 1),
         ];
         for (text, line) in cases {
             let out = render("a.rs", text, e, &cfg, &CrateIndex::new("svc"));

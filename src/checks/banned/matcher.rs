@@ -103,18 +103,21 @@ pub struct Index {
 }
 
 /// The words a file must contain for a matcher to possibly find something in it, so that the
-/// engine can skip parsing files that mention none of them (most files of most services).
+/// engine can skip parsing files that mention none of them (most files of most services), and
+/// the words an item must contain, so that it parses only those items.
 ///
 /// Each matched name gives a conjunction of words (each word may have alternatives), chosen so
 /// that no spelling the resolver understands can avoid them: the last segment of a path (a
 /// `use` rename still names it in the same file; a crate-level `pub use .. as` rename is an
 /// alias word of the crate, see
 /// [`super::super::source::resolve::CrateIndex::alias_words`]) and, when it is not a crate
-/// root, the segment before it (the type of `Command::new`, the module of `ptr::read`: an
-/// import names it); method, field, macro, type and impl names; `true`/`false`/`format` when
-/// a condition needs that argument; one of the `-c` flags for the shell conditions. Words are
-/// matched as whole identifiers (`read` does not match `thread`): every mention of an
-/// identifier in Rust source is delimited by non-identifier characters.
+/// root, the segment before it (the module of `ptr::read`, which an import may name at the top
+/// of the file; the type of `Box::from_raw`, which the call spells); method, field, macro,
+/// type and impl names; `true`/`false`/`format` when a condition needs that argument; one of
+/// the `-c` flags for the shell conditions. The first word is the call site's; the type of an
+/// associated function and the literal arguments are in the call's item too. Words are matched
+/// as whole identifiers (`read` does not match `thread`): every mention of an identifier in
+/// Rust source is delimited by non-identifier characters.
 #[derive(Debug, Default)]
 pub struct Prefilter {
     ac: Option<aho_corasick::AhoCorasick>,
@@ -199,9 +202,9 @@ impl Prefilter {
 
     /// Where the matchers whose conjunction holds in `text` can find something: an item (a
     /// top-level item, or one of a module, impl or trait) that mentions one of their call-site
-    /// words (the longer of the type and name of `Command::new` or `Box::from_raw`, the name
-    /// of `ptr::read` or of a method, field, macro, type or trait) and, when they ask for
-    /// literal arguments (`true`, `format!`, a `-c` flag), a word of each of those too.
+    /// words (the name of `Box::from_raw` or `ptr::read`, of a method, field, macro, type or
+    /// trait) and, for an associated function, its type, and when they ask for literal
+    /// arguments (`true`, `format!`, a `-c` flag), a word of each of those too.
     pub fn relevant(&self, text: &str) -> Wanted {
         // Without an automaton, every word is relevant: parsing more never loses a finding.
         let Some(ac) = &self.ac else {
@@ -267,21 +270,21 @@ pub const DASH_C: &[&str] = &["-c", "/c", "/C", "-Command", "-lc", "-ec"];
 fn anchors(kind: Kind, name: &str, m: &Matcher) -> (Vec<Vec<String>>, usize) {
     let segments: Vec<&str> = name.trim_end_matches('!').split("::").filter(|s| !s.is_empty()).collect();
     let mut out: Vec<Vec<String>> = segments.last().map(|s| vec![s.to_string()]).into_iter().collect();
+    let mut before = out.len();
     if kind == Kind::Path
         && let [.., parent, last] = segments[..]
         && !matches!(parent, "std" | "core" | "alloc" | "crate")
     {
         let starts_upper = |s: &str| s.chars().next().is_some_and(char::is_uppercase);
-        if starts_upper(parent) && !starts_upper(last) && parent.len() > last.len() {
-            // An associated function cannot be imported: its call site spells both the type
-            // (or a rename of it) and the name. The longer one is the rarer and becomes the
-            // call-site group (`Command` for `Command::new`, `from_raw` for `Box::from_raw`).
-            out.insert(0, vec![parent.to_string()]);
-        } else {
-            out.push(vec![parent.to_string()]);
+        out.push(vec![parent.to_string()]);
+        if !starts_upper(parent) || starts_upper(last) {
+            // The module of `ptr::read` (or the enum of a variant) may be named only by an
+            // import at the top of the file.
+            before = out.len();
         }
+        // An associated function cannot be imported: its call site spells both the type (or
+        // a rename of it, which joins the words) and the name, so both are in its item.
     }
-    let before = out.len();
     for c in &m.args {
         match c.is {
             Some(ArgIs::True) => out.push(vec!["true".into()]),
