@@ -649,8 +649,11 @@ fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
 }
 
 impl StripTests {
-    fn keep(&mut self, attrs: &[syn::Attribute], span: proc_macro2::Span) -> bool {
+    /// Whether an item stays; `span` is asked for only when it goes (a syn node's whole span
+    /// costs a walk over its tokens).
+    fn keep(&mut self, attrs: &[syn::Attribute], span: impl FnOnce() -> proc_macro2::Span) -> bool {
         if is_test_attr(attrs) {
+            let span = span();
             self.ranges.push((span.start().line as u32, span.end().line as u32));
             false
         } else {
@@ -682,21 +685,21 @@ fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
 
 impl VisitMut for StripTests {
     fn visit_file_mut(&mut self, f: &mut syn::File) {
-        f.items.retain(|i| self.keep(item_attrs(i), i.span()));
+        f.items.retain(|i| self.keep(item_attrs(i), || i.span()));
         syn::visit_mut::visit_file_mut(self, f);
     }
 
     fn visit_item_mod_mut(&mut self, m: &mut syn::ItemMod) {
         if let Some((_, items)) = &mut m.content {
-            items.retain(|i| self.keep(item_attrs(i), i.span()));
+            items.retain(|i| self.keep(item_attrs(i), || i.span()));
         }
         syn::visit_mut::visit_item_mod_mut(self, m);
     }
 
     fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
         i.items.retain(|it| match it {
-            syn::ImplItem::Fn(f) => self.keep(&f.attrs, it.span()),
-            syn::ImplItem::Const(c) => self.keep(&c.attrs, it.span()),
+            syn::ImplItem::Fn(f) => self.keep(&f.attrs, || it.span()),
+            syn::ImplItem::Const(c) => self.keep(&c.attrs, || it.span()),
             _ => true,
         });
         syn::visit_mut::visit_item_impl_mut(self, i);
@@ -704,7 +707,7 @@ impl VisitMut for StripTests {
 
     fn visit_block_mut(&mut self, b: &mut syn::Block) {
         b.stmts.retain(|s| match s {
-            syn::Stmt::Item(i) => self.keep(item_attrs(i), i.span()),
+            syn::Stmt::Item(i) => self.keep(item_attrs(i), || i.span()),
             _ => true,
         });
         syn::visit_mut::visit_block_mut(self, b);

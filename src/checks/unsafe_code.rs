@@ -19,7 +19,7 @@ pub fn visit_file(ctx: &FileCtx<'_>, file: &syn::File, out: &mut Vec<Finding>) {
     if ctx.unsafe_mode == UnsafeMode::Allow {
         return;
     }
-    let lines: Vec<&str> = ctx.text.lines().collect();
+    let lines = lines_of(ctx.text);
     let mut v =
         Visitor { ctx, lines, in_trait_impl: false, names: Vec::new(), counters: HashMap::new(), out };
     v.visit_file(file);
@@ -34,6 +34,21 @@ struct Visitor<'a, 'o> {
     names: Vec<String>,
     counters: HashMap<String, usize>,
     out: &'o mut Vec<Finding>,
+}
+
+/// `text.lines()`, split with memchr: a file with `unsafe` code can be long.
+fn lines_of(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        let line = &text[start..nl];
+        out.push(line.strip_suffix('\r').unwrap_or(line));
+        start = nl + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 fn has_marker(s: &str) -> bool {
@@ -161,6 +176,13 @@ mod tests {
             ..SourceConfig::default()
         };
         render("lib.rs", &fixture("unsafe/require-safety-comment.rs"), UNSAFE, &cfg, &CrateIndex::default())
+    }
+
+    #[test]
+    fn lines_split_as_str_lines() {
+        for t in ["", "a", "a\n", "a\r\nb", "\n\n", "a\nb\r\n", "\r\n", "a\r"] {
+            assert_eq!(super::lines_of(t), t.lines().collect::<Vec<_>>(), "{t:?}");
+        }
     }
 
     #[test]

@@ -120,10 +120,7 @@ pub struct Index {
 /// Rust source is delimited by non-identifier characters.
 #[derive(Debug, Default)]
 pub struct Prefilter {
-    ac: Option<aho_corasick::AhoCorasick>,
-    /// Per word: whether its first and last bytes are identifier characters (then the match
-    /// must not touch another identifier character on that side).
-    edges: Vec<(bool, bool)>,
+    search: Option<WordSearch>,
     /// Per matched name: all groups must hold, a group holds when one of its words was seen.
     entries: Vec<Conjunction>,
     words: Vec<String>,
@@ -184,15 +181,8 @@ impl Prefilter {
                 local: *local,
             })
             .collect();
-        let edges = words
-            .iter()
-            .map(|w| {
-                let b = w.as_bytes();
-                (b.first().is_some_and(|&c| is_ident_byte(c)), b.last().is_some_and(|&c| is_ident_byte(c)))
-            })
-            .collect();
-        let ac = aho_corasick::AhoCorasick::new(&words).ok();
-        Prefilter { ac, edges, entries, words }
+        let search = WordSearch::new(&words);
+        Prefilter { search, entries, words }
     }
 
     /// Whether `word` is one of the words.
@@ -207,17 +197,11 @@ impl Prefilter {
     /// arguments (`true`, `format!`, a `-c` flag), a word of each of those too.
     pub fn relevant(&self, text: &str) -> Wanted {
         // Without an automaton, every word is relevant: parsing more never loses a finding.
-        let Some(ac) = &self.ac else {
+        let Some(search) = &self.search else {
             return Wanted { words: self.words.clone(), conditional: Vec::new(), names: self.words.clone() };
         };
-        let bytes = text.as_bytes();
         let mut seen = vec![false; self.words.len()];
-        for m in ac.find_overlapping_iter(text) {
-            let w = m.pattern().as_usize();
-            if !seen[w] && self.whole(bytes, w, m.start(), m.end()) {
-                seen[w] = true;
-            }
-        }
+        search.each(text, |w, _| seen[w] = true);
         let mut plain: Vec<usize> = Vec::new();
         let mut conditional: Vec<(Vec<usize>, Vec<Vec<usize>>)> = Vec::new();
         let mut names: Vec<usize> = Vec::new();
@@ -253,11 +237,79 @@ impl Prefilter {
             names: names.iter().map(word).collect(),
         }
     }
+}
 
-    /// Whether the match of word `w` at `start..end` is not part of a longer identifier.
-    fn whole(&self, bytes: &[u8], w: usize, start: usize, end: usize) -> bool {
-        let (left, right) = self.edges[w];
-        is_delimited(bytes, start, end, left, right)
+/// Whole-identifier search for a set of words: every place where a word occurs and is not
+/// part of a longer identifier (a word's edge that is not an identifier character, like the
+/// quotes of `"-c"`, needs no delimiter).
+///
+/// Words made only of identifier characters are searched leftmost-longest, without overlaps,
+/// which lets the automaton skip ahead with its prefilter; no whole-identifier mention is
+/// lost: one that started inside an earlier match would follow an identifier character, and
+/// a longer word matching at the same place would continue it with one. The other words (the
+/// quoted flags) are few and searched with overlaps.
+#[derive(Debug)]
+pub struct WordSearch {
+    /// The automaton and, per its pattern, the word's index.
+    idents: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
+    others: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
+    /// Per word: its length and whether its first and last bytes are identifier characters.
+    edges: Vec<(usize, bool, bool)>,
+}
+
+impl WordSearch {
+    /// `None` when no automaton can be built (then every word must be assumed present).
+    pub fn new(words: &[impl AsRef<str>]) -> Option<WordSearch> {
+        let edges: Vec<(usize, bool, bool)> = words
+            .iter()
+            .map(|w| {
+                let b = w.as_ref().as_bytes();
+                (
+                    b.len(),
+                    b.first().is_some_and(|&c| is_ident_byte(c)),
+                    b.last().is_some_and(|&c| is_ident_byte(c)),
+                )
+            })
+            .collect();
+        let (ident, other): (Vec<usize>, Vec<usize>) = (0..words.len())
+            .filter(|&i| !words[i].as_ref().is_empty())
+            .partition(|&i| words[i].as_ref().bytes().all(is_ident_byte));
+        let build = |ids: Vec<usize>, kind| -> Option<Option<(aho_corasick::AhoCorasick, Vec<usize>)>> {
+            if ids.is_empty() {
+                return Some(None);
+            }
+            let ac = aho_corasick::AhoCorasick::builder()
+                .match_kind(kind)
+                .build(ids.iter().map(|&i| words[i].as_ref()))
+                .ok()?;
+            Some(Some((ac, ids)))
+        };
+        Some(WordSearch {
+            idents: build(ident, aho_corasick::MatchKind::LeftmostLongest)?,
+            others: build(other, aho_corasick::MatchKind::Standard)?,
+            edges,
+        })
+    }
+
+    /// Call `f(word, start)` for every whole-identifier mention, in no particular order.
+    pub fn each(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+        let b = text.as_bytes();
+        if let Some((ac, ids)) = &self.idents {
+            for m in ac.find_iter(text) {
+                if is_delimited(b, m.start(), m.end(), true, true) {
+                    f(ids[m.pattern().as_usize()], m.start());
+                }
+            }
+        }
+        if let Some((ac, ids)) = &self.others {
+            for m in ac.find_overlapping_iter(text) {
+                let w = ids[m.pattern().as_usize()];
+                let (_, left, right) = self.edges[w];
+                if is_delimited(b, m.start(), m.end(), left, right) {
+                    f(w, m.start());
+                }
+            }
+        }
     }
 }
 
@@ -366,5 +418,45 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every whole-identifier mention, found the slow way.
+    fn brute(words: &[&str], text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        for (w, word) in words.iter().enumerate() {
+            let wb = word.as_bytes();
+            let (left, right) = (is_ident_byte(wb[0]), is_ident_byte(wb[wb.len() - 1]));
+            for start in 0..b.len() {
+                if b[start..].starts_with(wb) && is_delimited(b, start, start + wb.len(), left, right) {
+                    out.push((w, start));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn word_search_finds_every_whole_identifier_mention() {
+        let words = ["read", "read_unaligned", "thread", "Command", "new", "\"-c\"", "\"-Command\"", "é"];
+        let texts = [
+            "read(x); thread::spawn(); ptr::read_unaligned(p); xread read_exact",
+            "Command::new(\"sh\").arg(\"-c\"); Command::new(\"pwsh\").arg(\"-Command\")",
+            "r#read readé é é_x new_new Commander \"-cx\" read",
+            "",
+        ];
+        let search = WordSearch::new(&words).expect("builds");
+        for text in texts {
+            let mut got = Vec::new();
+            search.each(text, |w, start| got.push((w, start)));
+            got.sort_unstable();
+            assert_eq!(got, brute(&words, text), "{text}");
+        }
     }
 }

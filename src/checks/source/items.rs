@@ -42,7 +42,7 @@ enum Kind {
     Ident,
     Punct(u8),
     /// An opening bracket, with the index of its closing token.
-    Open(u8, usize),
+    Open(u8, u32),
     Close,
     Literal,
     /// A doc comment (`///`, `/** */`, or with `inner`: `//!`, `/*! */`): an attribute.
@@ -53,9 +53,19 @@ enum Kind {
 
 #[derive(Clone, Copy, Debug)]
 struct Tok {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
     kind: Kind,
+}
+
+impl Tok {
+    fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    fn end(&self) -> usize {
+        self.end as usize
+    }
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -192,7 +202,7 @@ fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
                 if d != want {
                     return None;
                 }
-                toks[o].kind = Kind::Open(d, toks.len());
+                toks[o].kind = Kind::Open(d, toks.len() as u32);
                 i += 1;
                 Kind::Close
             }
@@ -236,7 +246,7 @@ fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
                 Kind::Punct(c)
             }
         };
-        toks.push(Tok { start, end: i, kind });
+        toks.push(Tok { start: start as u32, end: i as u32, kind });
     }
     open.is_empty().then_some(toks)
 }
@@ -244,7 +254,7 @@ fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
 /// The index after the token tree that starts at `i`.
 fn skip(toks: &[Tok], i: usize) -> usize {
     match toks[i].kind {
-        Kind::Open(_, close) => close + 1,
+        Kind::Open(_, close) => close as usize + 1,
         _ => i + 1,
     }
 }
@@ -257,7 +267,7 @@ struct Cutter<'t> {
 impl Cutter<'_> {
     fn word(&self, i: usize) -> Option<&str> {
         let t = self.toks.get(i)?;
-        (t.kind == Kind::Ident).then(|| &self.text[t.start..t.end])
+        (t.kind == Kind::Ident).then(|| &self.text[t.start()..t.end()])
     }
 
     fn punct(&self, i: usize, c: u8) -> bool {
@@ -416,15 +426,15 @@ impl Cutter<'_> {
             if matches!(kw, Some("use" | "extern")) || (kw == Some("mod") && ends_in_semi) {
                 continue;
             }
-            let end = self.toks[skip(&self.toks, last) - 1].end;
-            let range = self.toks[first].start..end;
+            let end = self.toks[skip(&self.toks, last) - 1].end();
+            let range = self.toks[first].start()..end;
             let defined = self.defined_name(first, last);
             let for_words = hits.wanted(&range, false)
                 || (sel.also)(range.clone())
                 || defined.is_some_and(|(_, n)| sel.wanted.names.iter().any(|w| w == n));
             let wanted = for_words || hits.wanted(&range, true);
             let body = match self.toks[last].kind {
-                Kind::Open(b'{', close) => Some((last, close)),
+                Kind::Open(b'{', close) => Some((last, close as usize)),
                 _ => None,
             };
             match body {
@@ -440,14 +450,14 @@ impl Cutter<'_> {
                 Some((open, close)) if wanted && depth < 8 && self.has_item_body(first, last) => {
                     // A header that names a word (`impl ServerCertVerifier for X`) keeps its
                     // whole body: matchers on impls look at every method.
-                    let head = self.toks[first].start..self.toks[open].start;
+                    let head = self.toks[first].start()..self.toks[open].start();
                     if !hits.any_word(&head) {
                         self.masks(open + 1, close, hits, sel, depth + 1, out);
                     }
                 }
                 _ if wanted => {}
                 Some((open, close)) if kw == Some("mod") => {
-                    out.push(self.toks[open].end..self.toks[close].start);
+                    out.push(self.toks[open].end()..self.toks[close].start());
                 }
                 _ => out.push(range),
             }
@@ -477,7 +487,7 @@ impl Cutter<'_> {
     /// `{ unsafe { unsafe {} } unsafe {} }`: the same blocks, at the same places, in the same
     /// order, with nothing else to build.
     fn skeleton(&self, lo: usize, hi: usize, out: &mut Vec<Range<usize>>) {
-        let mut blank = self.toks.get(lo).map_or(self.toks[hi].start, |t| t.start);
+        let mut blank = self.toks.get(lo).map_or(self.toks[hi].start(), Tok::start);
         let mut i = lo;
         while i < hi {
             match self.toks[i].kind {
@@ -486,9 +496,10 @@ impl Cutter<'_> {
                 }
                 Kind::Ident if self.word(i) == Some("unsafe") => match self.toks.get(i + 1).map(|t| t.kind) {
                     Some(Kind::Open(b'{', close)) => {
-                        out.push(blank..self.toks[i].start);
+                        let close = close as usize;
+                        out.push(blank..self.toks[i].start());
                         self.skeleton(i + 2, close, out);
-                        blank = self.toks[close].end;
+                        blank = self.toks[close].end();
                         i = close + 1;
                     }
                     _ => i += 1,
@@ -496,7 +507,7 @@ impl Cutter<'_> {
                 _ => i += 1,
             }
         }
-        out.push(blank..self.toks[hi].start);
+        out.push(blank..self.toks[hi].start());
     }
 }
 
@@ -531,6 +542,8 @@ fn renames(text: &str, words: &[String], renames_of: &dyn Fn(&str) -> bool) -> V
 
 /// The whole-identifier mentions of a selection's words outside comments, in text order.
 struct Hits {
+    /// Every run is wanted (the words could not be searched).
+    all: bool,
     /// (offset, word id).
     at: Vec<(usize, usize)>,
     /// Per word id: whether a mention alone makes a run wanted.
@@ -562,36 +575,26 @@ impl Hits {
             })
             .collect();
         let is_unsafe = words.iter().map(|w| w == "unsafe").collect();
-        let b = text.as_bytes();
-        let ident = crate::checks::banned::matcher::is_ident_byte;
-        let mut at: Vec<(usize, usize)> = match aho_corasick::AhoCorasick::new(&words) {
-            Ok(ac) => ac
-                .find_overlapping_iter(text)
-                .filter(|m| {
-                    let w = words[m.pattern().as_usize()].as_bytes();
-                    crate::checks::banned::matcher::is_delimited(
-                        b,
-                        m.start(),
-                        m.end(),
-                        ident(w[0]),
-                        ident(w[w.len() - 1]),
-                    )
-                })
-                .map(|m| (m.start(), m.pattern().as_usize()))
-                .filter(|&(start, _)| {
-                    let i = comments.partition_point(|c| c.end <= start);
-                    comments.get(i).is_none_or(|c| start < c.start)
-                })
-                .collect(),
-            // No automaton: every run is wanted.
-            Err(_) => (0..text.len().max(1)).step_by(1 << 12).map(|o| (o, usize::MAX)).collect(),
+        let mut at: Vec<(usize, usize)> = Vec::new();
+        let outside_comments = |start: usize| {
+            let i = comments.partition_point(|c| c.end <= start);
+            comments.get(i).is_none_or(|c| start < c.start)
         };
+        match crate::checks::banned::matcher::WordSearch::new(&words) {
+            Some(search) => search.each(text, |w, start| {
+                if outside_comments(start) {
+                    at.push((start, w));
+                }
+            }),
+            // No automaton: every run is wanted.
+            None => return Hits { all: true, at, plain, is_unsafe, conditional },
+        }
         at.sort_unstable();
         at.dedup();
-        Hits { at, plain, is_unsafe, conditional }
+        Hits { all: false, at, plain, is_unsafe, conditional }
     }
 
-    /// The ids of the words mentioned in `range` (`usize::MAX`: any).
+    /// The ids of the words mentioned in `range`.
     fn in_range(&self, range: &Range<usize>) -> impl Iterator<Item = usize> + '_ {
         let end = range.end;
         let i = self.at.partition_point(|&(h, _)| h < range.start);
@@ -600,11 +603,14 @@ impl Hits {
 
     /// Whether a run over `range` is wanted (for `unsafe`, or for the other words).
     fn wanted(&self, range: &Range<usize>, for_unsafe: bool) -> bool {
+        if self.all {
+            return !for_unsafe;
+        }
         let mut ids: Vec<usize> = self.in_range(range).collect();
         if for_unsafe {
-            return ids.iter().any(|&w| w != usize::MAX && self.is_unsafe[w]);
+            return ids.iter().any(|&w| self.is_unsafe[w]);
         }
-        if ids.iter().any(|&w| w == usize::MAX || (self.plain[w] && !self.is_unsafe[w])) {
+        if ids.iter().any(|&w| self.plain[w] && !self.is_unsafe[w]) {
             return true;
         }
         ids.sort_unstable();
@@ -615,7 +621,7 @@ impl Hits {
 
     /// Whether `range` mentions a word other than `unsafe`.
     fn any_word(&self, range: &Range<usize>) -> bool {
-        self.in_range(range).any(|w| w == usize::MAX || !self.is_unsafe[w])
+        self.all || self.in_range(range).any(|w| !self.is_unsafe[w])
     }
 }
 
