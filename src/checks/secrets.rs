@@ -193,7 +193,10 @@ pub fn check_text_files(
         if !super::source::in_scanned_dir(fleet, rel, pkg, cfg) {
             return;
         }
-        let mut found = scan_text_file(&fleet.root, rel, cfg.max_read_bytes);
+        let mut found = match ctx.cache {
+            Some(cache) => cached_scan(cache, &fleet.root, rel, cfg.max_read_bytes),
+            None => scan_text_file(&fleet.root, rel, cfg.max_read_bytes),
+        };
         if let Some(p) = pkg.map(|i| &fleet.packages[i]) {
             for f in &mut found {
                 f.services = vec![p.name.clone()];
@@ -203,24 +206,56 @@ pub fn check_text_files(
     });
 }
 
-/// Read one text file (size-capped) and scan it, directives included.
-pub fn scan_text_file(root: &std::path::Path, rel: &str, max_bytes: u64) -> Vec<Finding> {
+/// [`scan_text_file`] through the result cache: a file whose content (XXH3-128), path and
+/// rules are unchanged is not scanned again.
+fn cached_scan(
+    cache: &crate::cache::Cache,
+    root: &std::path::Path,
+    rel: &str,
+    max_bytes: u64,
+) -> Vec<Finding> {
+    let bytes = match read_capped(root, rel, max_bytes) {
+        Ok(b) => b,
+        Err(found) => return found,
+    };
+    let hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes));
+    let key = crate::cache::digest([b"text-file".as_slice(), rel.as_bytes(), hash.as_bytes()]);
+    if let Some(found) = cache.get(&key) {
+        return found;
+    }
+    let found = scan_bytes(rel, &bytes);
+    cache.put(key, &found);
+    found
+}
+
+/// The bytes of a text file, or the finding that says why it is not scanned.
+fn read_capped(root: &std::path::Path, rel: &str, max_bytes: u64) -> Result<Vec<u8>, Vec<Finding>> {
     let path = root.join(rel);
     if let Ok(m) = std::fs::metadata(&path)
         && m.len() > max_bytes
     {
-        return vec![crate::discover::skipped(
+        return Err(vec![crate::discover::skipped(
             rel,
             &format!("not scanned for secrets: over the {} MiB limit", max_bytes >> 20),
-        )];
+        )]);
     }
-    let Ok(bytes) = std::fs::read(&path) else {
-        return vec![crate::discover::skipped(rel, "cannot read it")];
-    };
+    std::fs::read(&path).map_err(|_| vec![crate::discover::skipped(rel, "cannot read it")])
+}
+
+/// Read one text file (size-capped) and scan it, directives included.
+pub fn scan_text_file(root: &std::path::Path, rel: &str, max_bytes: u64) -> Vec<Finding> {
+    match read_capped(root, rel, max_bytes) {
+        Ok(bytes) => scan_bytes(rel, &bytes),
+        Err(found) => found,
+    }
+}
+
+/// Scan the bytes of a text file, directives included; binary files give nothing.
+fn scan_bytes(rel: &str, bytes: &[u8]) -> Vec<Finding> {
     if bytes[..bytes.len().min(8192)].contains(&0) {
         return Vec::new();
     }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();
     scan_str(rel, &text, &|_| false, &mut out);
     let directives = super::source::suppress::parse_text(&text);

@@ -246,17 +246,20 @@ pub fn owner(fleet: &Fleet, rel: &str) -> Option<usize> {
         .packages
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.dir == "." || p.dir.is_empty() || rel.starts_with(&format!("{}/", p.dir)))
+        .filter(|(_, p)| p.dir == "." || p.dir.is_empty() || under(rel, &p.dir).is_some())
         .max_by_key(|(_, p)| if p.dir == "." { 0 } else { p.dir.len() })
         .map(|(i, _)| i)
+}
+
+/// `rel` relative to `dir` when it is inside it.
+fn under<'r>(rel: &'r str, dir: &str) -> Option<&'r str> {
+    rel.strip_prefix(dir)?.strip_prefix('/')
 }
 
 /// `rel` relative to its package directory.
 fn rel_in_package<'r>(rel: &'r str, pkg: Option<&Package>) -> &'r str {
     match pkg {
-        Some(p) if p.dir != "." && !p.dir.is_empty() => {
-            rel.strip_prefix(&format!("{}/", p.dir)).unwrap_or(rel)
-        }
+        Some(p) if p.dir != "." && !p.dir.is_empty() => under(rel, &p.dir).unwrap_or(rel),
         _ => rel,
     }
 }

@@ -57,7 +57,9 @@ fn document<'a>(report: &Report<'a>) -> Document<'a> {
             let owner = fleet
                 .packages
                 .iter()
-                .filter(|p| p.dir == "." || f.location.file.starts_with(&format!("{}/", p.dir)))
+                .filter(|p| {
+                    p.dir == "." || f.location.file.strip_prefix(&p.dir).is_some_and(|r| r.starts_with('/'))
+                })
                 .max_by_key(|p| p.dir.len())
                 .map(|p| p.name.clone());
             json!({ "service": owner, "file": f.location.file, "line": f.location.span.line, "message": f.message })
