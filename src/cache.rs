@@ -13,6 +13,12 @@
 //! written back, so the file does not grow with history; a run that only hit the cache writes
 //! nothing. Writes go to a temporary file renamed into place, so concurrent runs never see a
 //! half-written cache.
+//!
+//! Reading every file to hash it is most of an unchanged rerun, so the cache also remembers
+//! each file's content hash under its *stamp* (size, modification and change times, inode):
+//! a file whose stamp is unchanged is not read again, as git's index and cargo do. A file
+//! modified in the two seconds before the run gets no stamp (a write in the same clock tick
+//! could leave it unchanged), so it is always read and hashed.
 
 use crate::diag::Finding;
 use serde::{Deserialize, Serialize};
@@ -21,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The cache directory: `$FLEETWARD_CACHE_DIR`, else the platform's cache directory.
 pub fn default_dir() -> Option<PathBuf> {
@@ -53,6 +59,24 @@ pub fn build_stamp() -> String {
     format!("{}:{}", env!("CARGO_PKG_VERSION"), stamp.unwrap_or_default())
 }
 
+/// A file's stamp (see the module docs), or `None` when it was modified less than two seconds
+/// before `now` or the platform gives no modification time.
+pub fn stamp(meta: &std::fs::Metadata, now: std::time::SystemTime) -> Option<String> {
+    let modified = meta.modified().ok()?;
+    if now.duration_since(modified).ok()? < std::time::Duration::from_secs(2) {
+        return None;
+    }
+    let mtime = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    #[cfg(unix)]
+    let more = {
+        use std::os::unix::fs::MetadataExt;
+        format!("{}.{}:{}:{}", meta.ctime(), meta.ctime_nsec(), meta.ino(), meta.dev())
+    };
+    #[cfg(not(unix))]
+    let more = String::new();
+    Some(format!("{}:{mtime}:{more}", meta.len()))
+}
+
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     format: u32,
@@ -62,6 +86,9 @@ struct OnDisk {
     /// Package key (its files' paths and contents) -> digest of its crate index.
     #[serde(default)]
     indexes: HashMap<String, String>,
+    /// File path -> (stamp, content hash).
+    #[serde(default)]
+    hashes: HashMap<String, (String, String)>,
 }
 
 /// An open cache for one run.
@@ -73,6 +100,8 @@ pub struct Cache {
     used: Mutex<HashMap<String, Vec<Finding>>>,
     old_indexes: HashMap<String, String>,
     used_indexes: Mutex<HashMap<String, String>>,
+    old_hashes: HashMap<String, (String, String)>,
+    used_hashes: Mutex<HashMap<String, (String, String)>>,
     hits: AtomicUsize,
     misses: AtomicUsize,
 }
@@ -84,11 +113,11 @@ impl Cache {
         let root = root.to_string_lossy().into_owned();
         let name = digest([namespace.as_bytes(), root.as_bytes()]);
         let path = dir.join(format!("source-{}.json", &name[..24]));
-        let (old, old_indexes) = std::fs::read(&path)
+        let (old, old_indexes, old_hashes) = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<OnDisk>(&bytes).ok())
             .filter(|d| d.format == FORMAT && d.namespace == namespace && d.root == root)
-            .map(|d| (d.entries, d.indexes))
+            .map(|d| (d.entries, d.indexes, d.hashes))
             .unwrap_or_default();
         Cache {
             path,
@@ -98,6 +127,8 @@ impl Cache {
             used: Mutex::new(HashMap::new()),
             old_indexes,
             used_indexes: Mutex::new(HashMap::new()),
+            old_hashes,
+            used_hashes: Mutex::new(HashMap::new()),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
         }
@@ -130,6 +161,22 @@ impl Cache {
         self.used_indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The content hash of the file at `rel` when its stamp is the one recorded with it.
+    pub fn known_hash(&self, rel: &str, stamp: &str) -> Option<String> {
+        let (s, hash) = self.old_hashes.get(rel).filter(|(s, _)| s == stamp)?;
+        self.lock_hashes().insert(rel.to_string(), (s.clone(), hash.clone()));
+        Some(hash.clone())
+    }
+
+    /// Remember the content hash of the file at `rel` under its stamp.
+    pub fn put_hash(&self, rel: &str, stamp: String, hash: String) {
+        self.lock_hashes().insert(rel.to_string(), (stamp, hash));
+    }
+
+    fn lock_hashes(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, String)>> {
+        self.used_hashes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Store the findings of a file scanned this run.
     pub fn put(&self, key: String, findings: &[Finding]) {
         self.lock().insert(key, findings.to_vec());
@@ -148,17 +195,25 @@ impl Cache {
     pub fn save(self) -> std::io::Result<()> {
         let used = self.used.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let indexes = self.used_indexes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hashes = self.used_hashes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let unchanged = self.misses.load(Ordering::Relaxed) == 0
             && used.len() == self.old.len()
-            && indexes == self.old_indexes;
+            && indexes == self.old_indexes
+            && hashes == self.old_hashes;
         if unchanged {
             return Ok(());
         }
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let disk =
-            OnDisk { format: FORMAT, namespace: self.namespace, root: self.root, entries: used, indexes };
+        let disk = OnDisk {
+            format: FORMAT,
+            namespace: self.namespace,
+            root: self.root,
+            entries: used,
+            indexes,
+            hashes,
+        };
         let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec(&disk).map_err(std::io::Error::other)?)?;
         std::fs::rename(&tmp, &self.path).inspect_err(|_| {

@@ -214,12 +214,25 @@ fn cached_scan(
     rel: &str,
     max_bytes: u64,
 ) -> Vec<Finding> {
+    let key_of =
+        |hash: &str| crate::cache::digest([b"text-file".as_slice(), rel.as_bytes(), hash.as_bytes()]);
+    // A file whose stamp the cache knows is not read at all.
+    let meta = std::fs::metadata(root.join(rel)).ok().filter(|m| m.len() <= max_bytes);
+    let stamp = meta.and_then(|m| crate::cache::stamp(&m, std::time::SystemTime::now()));
+    if let Some(hash) = stamp.as_deref().and_then(|s| cache.known_hash(rel, s))
+        && let Some(found) = cache.get(&key_of(&hash))
+    {
+        return found;
+    }
     let bytes = match read_capped(root, rel, max_bytes) {
         Ok(b) => b,
         Err(found) => return found,
     };
     let hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes));
-    let key = crate::cache::digest([b"text-file".as_slice(), rel.as_bytes(), hash.as_bytes()]);
+    if let Some(s) = stamp {
+        cache.put_hash(rel, s, hash.clone());
+    }
+    let key = key_of(&hash);
     if let Some(found) = cache.get(&key) {
         return found;
     }

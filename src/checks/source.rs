@@ -131,12 +131,13 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
             });
             return;
         };
-        // With the cache, one package at a time: read its files once, hash them, and build its
-        // crate index from the same texts unless the cache knows the index of exactly these
-        // files. An unchanged rerun builds no index and parses nothing; texts are held for one
-        // package only.
+        // With the cache, one package at a time: hash its files (reading only those whose stamp
+        // the cache does not know), and build its crate index from their texts, read once,
+        // unless the cache knows the index of exactly these files. An unchanged rerun reads no
+        // file, builds no index and parses nothing; texts are held for one package only.
         let indexes: Vec<std::sync::OnceLock<CrateIndex>> =
             (0..fleet.packages.len()).map(|_| std::sync::OnceLock::new()).collect();
+        let now = std::time::SystemTime::now();
         let mut hashes: Vec<Option<String>> = vec![None; jobs.len()];
         let mut digests: Vec<String> = vec![String::new(); fleet.packages.len()];
         let groups: Vec<Option<usize>> =
@@ -147,20 +148,38 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
             .par_iter()
             .map(|&pkg| {
                 let files: Vec<usize> = (0..jobs.len()).filter(|&j| jobs[j].1 == pkg).collect();
-                let read: Vec<(usize, Option<Vec<u8>>)> = files
+                // A file whose stamp the cache knows is not read: its hash is the one recorded.
+                let stats: Vec<(bool, Option<String>, Option<String>)> = files
                     .par_iter()
                     .map(|&j| {
-                        let path = fleet.root.join(jobs[j].0);
-                        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= cfg.max_read_bytes);
-                        (j, if small { std::fs::read(&path).ok() } else { None })
+                        let meta = std::fs::metadata(fleet.root.join(jobs[j].0)).ok();
+                        let small = meta.as_ref().is_some_and(|m| m.len() <= cfg.max_read_bytes);
+                        let stamp = meta.as_ref().filter(|_| small).and_then(|m| crate::cache::stamp(m, now));
+                        let known = stamp.as_deref().and_then(|s| cache.known_hash(jobs[j].0, s));
+                        (small, stamp, known)
                     })
                     .collect();
-                // The content hash is the bulk of an unchanged rerun: XXH3-128, not a
+                let read = |j: usize| std::fs::read(fleet.root.join(jobs[j].0)).ok();
+                let mut bytes: Vec<Option<Vec<u8>>> = files
+                    .par_iter()
+                    .zip(&stats)
+                    .map(|(&j, (small, _, known))| if *small && known.is_none() { read(j) } else { None })
+                    .collect();
+                // The content hash is the bulk of a rerun of changed files: XXH3-128, not a
                 // cryptographic hash (the cache lives outside the scanned tree; see `cache`).
-                let hashed: Vec<(usize, Option<String>)> = read
+                let hashed: Vec<(usize, Option<String>)> = files
                     .iter()
-                    .map(|(j, b)| {
-                        (*j, b.as_ref().map(|b| format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b))))
+                    .zip(&stats)
+                    .zip(&bytes)
+                    .map(|((&j, (_, stamp, known)), b)| {
+                        let hash = known.clone().or_else(|| {
+                            let h = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b.as_ref()?));
+                            if let Some(s) = stamp {
+                                cache.put_hash(jobs[j].0, s.clone(), h.clone());
+                            }
+                            Some(h)
+                        });
+                        (j, hash)
                     })
                     .collect();
                 let digest = pkg.map(|i| {
@@ -172,9 +191,15 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
                     }
                     let key = crate::cache::digest(parts);
                     let d = cache.index_digest(&key).unwrap_or_else(|| {
-                        let texts = read.iter().map(|(j, b)| {
+                        // The index needs every text: read the files whose hash was known.
+                        bytes.par_iter_mut().zip(&files).zip(&stats).for_each(|((b, &j), (small, _, _))| {
+                            if b.is_none() && *small {
+                                *b = read(j);
+                            }
+                        });
+                        let texts = files.iter().zip(&bytes).map(|(&j, b)| {
                             let b = b.as_ref().filter(|b| b.len() <= INDEX_FILE_BYTES);
-                            (jobs[*j].0, b.and_then(|b| std::str::from_utf8(b).ok()))
+                            (jobs[j].0, b.and_then(|b| std::str::from_utf8(b).ok()))
                         });
                         let d = indexes[i].get_or_init(|| index_from(fleet, i, texts, enabled)).digest();
                         cache.put_index_digest(key, d.clone());

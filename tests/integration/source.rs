@@ -252,6 +252,49 @@ fn result_cache_is_exact_and_never_trusted_when_broken() {
     assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 1, "$FLEETWARD_CACHE_DIR is the default");
 }
 
+/// An unchanged file is not read again on a rerun (the cache knows its stamp), yet a change is
+/// always seen, even one that keeps the size and the modification time.
+#[test]
+fn file_stamps_never_hide_a_change() {
+    let repo = TempRepo::new();
+    repo.package("svc", "svc", true, "")
+        .file("svc/src/main.rs", "fn main() {\n    let _: f32 = unsafe { std::mem::transmute(1u32) };\n}\n")
+        .file("svc/deploy.env", "AWS_ACCESS_KEY_ID=AKIAZ7Q3XW5R2M4N6P8J\n");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let age = |rel: &str| {
+        let f = std::fs::File::options().write(true).open(repo.path().join(rel)).unwrap();
+        f.set_modified(old).unwrap();
+    };
+    age("svc/src/main.rs");
+    age("svc/deploy.env");
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_str().unwrap();
+    let args = ["check", "--only", "banned,unsafe,secrets", "--format", "json", "--cache-dir", dir, "-v"];
+    let rules = |run: &crate::util::Run| -> Vec<String> {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let cold = repo.run(&args);
+    assert_eq!(
+        rules(&cold),
+        ["secrets/aws-access-key", "unsafe/unsafe-without-safety-comment", "banned/memory-transmute"]
+    );
+    let warm = repo.run(&args);
+    assert!(warm.stderr().contains("cache (2 hits, 0 misses)"), "{}", warm.stderr());
+    assert_eq!(warm.stdout(), cold.stdout());
+    // Same sizes, same modification times, other contents.
+    repo.file("svc/src/main.rs", "fn main() {\n    let _: f32 = unsafe { std::mem::transmuta(1u32) };\n}\n")
+        .file("svc/deploy.env", "AWS_ACCESS_KEY_ID=AKIAZ7Q3XW5R2M4N6P8_\n");
+    age("svc/src/main.rs");
+    age("svc/deploy.env");
+    let edited = repo.run(&args);
+    assert_eq!(rules(&edited), ["unsafe/unsafe-without-safety-comment"], "{}", edited.stderr());
+}
+
 /// `secrets` reads every text file the walk lists, not only Rust: hidden `.env` files, YAML,
 /// PEM files, text in another encoding; not binaries, not documentation placeholders, not a
 /// package's `tests/`; a directive in the file's own comment syntax suppresses.
