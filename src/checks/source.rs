@@ -507,22 +507,28 @@ fn scan_inner(
         suppress::apply(&mut findings, &directives, rel, &|check| enabled.check(check));
         return findings;
     }
-    if let Some((depth, offset)) = too_deep(text, cfg.max_nesting) {
+    let too_deep_at = |offset: usize| {
         let (line, col) = diag::line_col(text, offset);
-        return vec![skipped(
+        vec![skipped(
             rel,
             Span::at(line, col),
-            format!("source file not scanned: brackets nest deeper than {depth} levels"),
-        )];
-    }
+            format!("source file not scanned: brackets nest deeper than {} levels", cfg.max_nesting),
+        )]
+    };
     // Big files are parsed one at a time: their trees are the memory peak of a run.
     static BIG_FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _big = (bytes.len() as u64 > cfg.big_file_bytes)
         .then(|| BIG_FILE.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    let selected = if cfg.prefilter { select_items(text, words, &secrets, enabled, cfg) } else { None };
+    // The item selection's lexer measures nesting; a whole-file parse measures it first.
+    let selected =
+        if cfg.prefilter { select_items(text, words, &secrets, enabled, cfg) } else { items::Parsed::Whole };
     let parsed = match selected {
-        Some(f) => Ok(f),
-        None => syn::parse_file(text),
+        items::Parsed::File(f) => Ok(f),
+        items::Parsed::TooDeep(offset) => return too_deep_at(offset),
+        items::Parsed::Whole => match too_deep(text, cfg.max_nesting) {
+            Some(offset) => return too_deep_at(offset),
+            None => syn::parse_file(text),
+        },
     };
     let mut file = match parsed {
         Ok(f) => f,
@@ -600,7 +606,7 @@ fn select_items(
     secrets: &[Finding],
     enabled: Enabled,
     cfg: &SourceConfig,
-) -> Option<syn::File> {
+) -> items::Parsed {
     let secret_lines: Vec<(u32, u32)> =
         secrets.iter().map(|f| (f.location.span.line, f.location.span.end_line)).collect();
     let also = |range: std::ops::Range<usize>| {
@@ -612,12 +618,13 @@ fn select_items(
     };
     let index = cfg.banned.index();
     let renames_of = |item: &str| enabled.banned && index.is_anchor(item);
-    items::parse_selected(text, &items::Selection { wanted, renames_of: &renames_of, also: &also })
+    let max_depth = cfg.max_nesting;
+    items::parse_selected(text, &items::Selection { wanted, renames_of: &renames_of, also: &also, max_depth })
 }
 
 /// The first place where brackets nest deeper than `max`, ignoring strings and comments
 /// (roughly: enough to refuse pathological generated code before syn recurses into it).
-fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
+fn too_deep(text: &str, max: usize) -> Option<usize> {
     let b = text.as_bytes();
     let (mut depth, mut i) = (0usize, 0usize);
     while i < b.len() {
@@ -646,7 +653,7 @@ fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
-                    return Some((max, i));
+                    return Some(i);
                 }
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),

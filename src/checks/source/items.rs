@@ -124,8 +124,17 @@ fn char_end(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// The tokens of `text` and the byte ranges of its comments (doc comments included), or
-/// `None` when brackets do not balance or a literal or comment does not end.
-fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
+/// `Err(None)` when brackets do not balance or a literal or comment does not end, or
+/// `Err(Some(offset))` at the first bracket that nests deeper than `max_depth`.
+fn lex(text: &str, comments: &mut Vec<Range<usize>>, max_depth: usize) -> Result<Vec<Tok>, Option<usize>> {
+    lex_inner(text, comments, max_depth).ok_or(None)?
+}
+
+fn lex_inner(
+    text: &str,
+    comments: &mut Vec<Range<usize>>,
+    max_depth: usize,
+) -> Option<Result<Vec<Tok>, Option<usize>>> {
     let b = text.as_bytes();
     let mut toks: Vec<Tok> = Vec::with_capacity(b.len() / 6);
     let mut open: Vec<usize> = Vec::new();
@@ -187,6 +196,9 @@ fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
                 }
             },
             c @ (b'(' | b'[' | b'{') => {
+                if open.len() >= max_depth {
+                    return Some(Err(Some(i)));
+                }
                 open.push(toks.len());
                 i += 1;
                 Kind::Open(c, 0)
@@ -248,7 +260,7 @@ fn lex(text: &str, comments: &mut Vec<Range<usize>>) -> Option<Vec<Tok>> {
         };
         toks.push(Tok { start: start as u32, end: i as u32, kind });
     }
-    open.is_empty().then_some(toks)
+    open.is_empty().then_some(Ok(toks))
 }
 
 /// The index after the token tree that starts at `i`.
@@ -521,6 +533,28 @@ pub struct Selection<'a> {
     pub renames_of: &'a dyn Fn(&str) -> bool,
     /// Any other reason to parse a run, by its byte range.
     pub also: &'a dyn Fn(Range<usize>) -> bool,
+    /// How deep brackets may nest before the file is refused (syn recurses into them).
+    pub max_depth: usize,
+}
+
+/// What [`parse_selected`] gives.
+pub enum Parsed {
+    /// The selected items.
+    File(syn::File),
+    /// Brackets nest deeper than allowed, first at this offset: the file is not parsed.
+    TooDeep(usize),
+    /// The file could not be cut (it does not lex, or the masked text does not parse): parse
+    /// the whole file instead.
+    Whole,
+}
+
+impl Parsed {
+    pub fn file(self) -> Option<syn::File> {
+        match self {
+            Parsed::File(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// Names that a file's `use` statements give, with `as`, to an item whose name is a word or
@@ -631,6 +665,13 @@ impl Hits {
 /// with a line that cannot be masked so is left alone: parsing it costs time, not a finding.
 fn mask(out: &mut [u8], range: Range<usize>) {
     let s = &mut out[range];
+    if s.is_ascii() {
+        // The common case, one pass the compiler vectorises.
+        for c in s.iter_mut() {
+            *c = if *c == b'\n' { b'\n' } else { b' ' };
+        }
+        return;
+    }
     let comment = |l: &[u8]| l.len() >= 4 && l[..2].is_ascii() && l[l.len() - 2..].is_ascii();
     if !s.split(|&c| c == b'\n').all(|l| l.is_ascii() || comment(l)) {
         return;
@@ -651,26 +692,33 @@ fn mask(out: &mut [u8], range: Range<usize>) {
     }
 }
 
-/// The file with only what `sel` selects (see [`Cutter::masks`]), or `None` when the file
-/// does not lex or the masked text does not parse (the caller then parses the whole file).
-pub fn parse_selected(text: &str, sel: &Selection<'_>) -> Option<syn::File> {
+/// The file with only what `sel` selects (see [`Cutter::masks`]).
+pub fn parse_selected(text: &str, sel: &Selection<'_>) -> Parsed {
+    match cut(text, sel) {
+        Ok(Some(f)) => Parsed::File(f),
+        Ok(None) | Err(None) => Parsed::Whole,
+        Err(Some(offset)) => Parsed::TooDeep(offset),
+    }
+}
+
+fn cut(text: &str, sel: &Selection<'_>) -> Result<Option<syn::File>, Option<usize>> {
     let mut calls: Vec<String> = sel.wanted.words.clone();
     calls.extend(sel.wanted.conditional.iter().flat_map(|(c, _)| c.iter().cloned()));
     let renamed = renames(text, &calls, sel.renames_of);
     let mut comments = Vec::new();
-    let cutter = Cutter { text, toks: lex(text, &mut comments)? };
+    let cutter = Cutter { text, toks: lex(text, &mut comments, sel.max_depth)? };
     let hits = Hits::new(text, &sel.wanted, renamed, &comments);
     let mut masks = Vec::new();
     cutter.masks(0, cutter.toks.len(), &hits, sel, 0, &mut masks);
     if masks.is_empty() {
-        return syn::parse_file(text).ok();
+        return Ok(syn::parse_file(text).ok());
     }
     let mut bytes = text.as_bytes().to_vec();
     for r in masks {
         mask(&mut bytes, r);
     }
-    let masked = String::from_utf8(bytes).ok()?;
-    syn::parse_file(&masked).ok()
+    let Ok(masked) = String::from_utf8(bytes) else { return Ok(None) };
+    Ok(syn::parse_file(&masked).ok())
 }
 
 #[cfg(test)]
@@ -679,7 +727,11 @@ mod tests {
 
     fn select<'a>(text: &'a str, word: &'a str) -> Option<syn::File> {
         let also = |r: std::ops::Range<usize>| text[r].contains(word);
-        parse_selected(text, &Selection { wanted: Wanted::default(), renames_of: &|_| false, also: &also })
+        parse_selected(
+            text,
+            &Selection { wanted: Wanted::default(), renames_of: &|_| false, also: &also, max_depth: 100 },
+        )
+        .file()
     }
 
     fn kept(text: &str, word: &str) -> Vec<String> {
@@ -714,8 +766,9 @@ mod tests {
         let renames = |n: &str| n == "transmute";
         let f = parse_selected(
             text,
-            &Selection { wanted: Wanted::default(), renames_of: &renames, also: &|_| false },
+            &Selection { wanted: Wanted::default(), renames_of: &renames, also: &|_| false, max_depth: 100 },
         )
+        .file()
         .unwrap();
         let names: Vec<String> = f
             .items
@@ -735,8 +788,13 @@ mod tests {
     #[test]
     fn bodies_of_impls_are_filtered_but_never_function_bodies() {
         let text = "impl X {\n    fn a() { let q = format!(\"{}\", 1); }\n    unsafe fn b() { let q = format!(\"{}\", 1); run(q); }\n}\nunsafe fn c() { let q = 1; unsafe { g(q) } }\n";
-        let sel = Selection { wanted: words(&["unsafe", "g"]), renames_of: &|_| false, also: &|_| false };
-        let f = parse_selected(text, &sel).unwrap();
+        let sel = Selection {
+            wanted: words(&["unsafe", "g"]),
+            renames_of: &|_| false,
+            also: &|_| false,
+            max_depth: 100,
+        };
+        let f = parse_selected(text, &sel).file().unwrap();
         let syn::Item::Impl(i) = &f.items[0] else { panic!("impl") };
         assert_eq!(i.items.len(), 1, "only `b` is kept in the impl");
         let syn::Item::Fn(c) = &f.items[1] else { panic!("fn c") };
@@ -746,8 +804,13 @@ mod tests {
     #[test]
     fn a_function_wanted_only_for_unsafe_keeps_its_unsafe_blocks() {
         let text = "fn f(p: *const u8) -> u8 {\n    let a = unsafe { *p };\n    let v = vec![unsafe { *p }];\n    if a > 0 { unsafe { let _ = unsafe { 1 }; } }\n    let t: *const u8 = p;\n    a\n}\nfn h() { #[allow(x)] unsafe {} }\n";
-        let sel = Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false };
-        let f = parse_selected(text, &sel).unwrap();
+        let sel = Selection {
+            wanted: words(&["unsafe"]),
+            renames_of: &|_| false,
+            also: &|_| false,
+            max_depth: 100,
+        };
+        let f = parse_selected(text, &sel).file().unwrap();
         let syn::Item::Fn(skel) = &f.items[0] else { panic!("fn f") };
         let blocks: Vec<(usize, usize)> = skel
             .block
@@ -771,7 +834,7 @@ mod tests {
 
     fn hits(text: &str, wanted: &Wanted) -> Hits {
         let mut comments = Vec::new();
-        lex(text, &mut comments).expect("lexes");
+        lex(text, &mut comments, 100).expect("lexes");
         Hits::new(text, wanted, Vec::new(), &comments)
     }
 
@@ -795,8 +858,12 @@ mod tests {
         };
         let text = "fn a() { db.execute(&q) }\nfn b() { let q = format!(\"{x}\"); db.execute(&q) }\nfn c() { format!(\"\") }\n\
                     /// A local type shadows a name a matcher resolves: kept.\n#[derive(Debug)] pub struct Box<T>(T);\nconst fn ptr() {}\nstruct Other;\n";
-        let f =
-            parse_selected(text, &Selection { wanted, renames_of: &|_| false, also: &|_| false }).unwrap();
+        let f = parse_selected(
+            text,
+            &Selection { wanted, renames_of: &|_| false, also: &|_| false, max_depth: 100 },
+        )
+        .file()
+        .unwrap();
         let names: Vec<String> = f
             .items
             .iter()
@@ -816,8 +883,14 @@ mod tests {
         let text = "fn é() { \"ü\" } fn k() { unsafe {} }\n/* é */ fn m() {\n}\nfn z() { unsafe {} }\n";
         let f = parse_selected(
             text,
-            &Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false },
+            &Selection {
+                wanted: words(&["unsafe"]),
+                renames_of: &|_| false,
+                also: &|_| false,
+                max_depth: 100,
+            },
         )
+        .file()
         .unwrap();
         let spans: Vec<(String, usize, usize)> = f
             .items
@@ -846,6 +919,17 @@ mod tests {
             .collect();
         assert_eq!(spans, want);
         assert_eq!(spans.len(), 2);
+    }
+
+    #[test]
+    fn nesting_is_measured_by_the_lexer() {
+        let sel =
+            Selection { wanted: words(&["unsafe"]), renames_of: &|_| false, also: &|_| false, max_depth: 3 };
+        // Brackets in strings, chars and comments do not count.
+        let ok = "fn f() { g([\"((((\", '(', 1]) } // ((((\n";
+        assert!(matches!(parse_selected(ok, &sel), Parsed::File(_)));
+        let deep = "fn f() { g([(1)]) }";
+        assert!(matches!(parse_selected(deep, &sel), Parsed::TooDeep(12)));
     }
 
     #[test]
