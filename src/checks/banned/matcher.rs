@@ -137,6 +137,10 @@ pub struct Wanted {
     /// Every word of those matchers that the file mentions: an item that defines one of these
     /// names (`struct Box`, `mod ptr`) changes what a path resolves to, so it is kept too.
     pub names: Vec<String>,
+    /// Every whole-identifier mention of the words of `found_words` (all of them), as (offset,
+    /// index in `found_words`): the search already made, for the item selection.
+    pub found: Vec<(usize, usize)>,
+    pub found_words: Vec<String>,
 }
 
 impl Wanted {
@@ -198,10 +202,14 @@ impl Prefilter {
     pub fn relevant(&self, text: &str) -> Wanted {
         // Without an automaton, every word is relevant: parsing more never loses a finding.
         let Some(search) = &self.search else {
-            return Wanted { words: self.words.clone(), conditional: Vec::new(), names: self.words.clone() };
+            return Wanted { words: self.words.clone(), names: self.words.clone(), ..Wanted::default() };
         };
         let mut seen = vec![false; self.words.len()];
-        search.each(text, |w, _| seen[w] = true);
+        let mut all: Vec<(usize, usize)> = Vec::new();
+        search.each(text, |w, start| {
+            seen[w] = true;
+            all.push((start, w));
+        });
         let mut plain: Vec<usize> = Vec::new();
         let mut conditional: Vec<(Vec<usize>, Vec<Vec<usize>>)> = Vec::new();
         let mut names: Vec<usize> = Vec::new();
@@ -225,8 +233,19 @@ impl Prefilter {
         conditional.dedup();
         names.sort_unstable();
         names.dedup();
+        // The mentions of the words an item selection looks for, so it need not search again.
+        let mut kept: Vec<usize> = plain.clone();
+        for (c, l) in &conditional {
+            kept.extend(c.iter().chain(l.iter().flatten()));
+        }
+        kept.sort_unstable();
+        kept.dedup();
+        let found =
+            all.into_iter().filter_map(|(start, w)| Some((start, kept.binary_search(&w).ok()?))).collect();
         let word = |i: &usize| self.words[*i].clone();
         Wanted {
+            found,
+            found_words: kept.iter().map(word).collect(),
             words: plain.iter().map(word).collect(),
             conditional: conditional
                 .into_iter()

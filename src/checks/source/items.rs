@@ -614,14 +614,27 @@ impl Hits {
             let i = comments.partition_point(|c| c.end <= start);
             comments.get(i).is_none_or(|c| start < c.start)
         };
-        match crate::checks::banned::matcher::WordSearch::new(&words) {
-            Some(search) => search.each(text, |w, start| {
-                if outside_comments(start) {
-                    at.push((start, w));
-                }
-            }),
-            // No automaton: every run is wanted.
-            None => return Hits { all: true, at, plain, is_unsafe, conditional },
+        // The prefilter's mentions are reused; only the other words are searched.
+        let known = &wanted.found_words;
+        for &(start, k) in &wanted.found {
+            if let Ok(w) = words.binary_search(&known[k])
+                && outside_comments(start)
+            {
+                at.push((start, w));
+            }
+        }
+        let rest: Vec<usize> = (0..words.len()).filter(|&w| !known.contains(&words[w])).collect();
+        if !rest.is_empty() {
+            let rest_words: Vec<&str> = rest.iter().map(|&w| words[w].as_str()).collect();
+            match crate::checks::banned::matcher::WordSearch::new(&rest_words) {
+                Some(search) => search.each(text, |w, start| {
+                    if outside_comments(start) {
+                        at.push((start, rest[w]));
+                    }
+                }),
+                // No automaton: every run is wanted.
+                None => return Hits { all: true, at, plain, is_unsafe, conditional },
+            }
         }
         at.sort_unstable();
         at.dedup();
@@ -855,6 +868,7 @@ mod tests {
             words: Vec::new(),
             conditional: vec![(vec!["execute".into()], vec![vec!["format".into()]])],
             names: vec!["Box".into(), "ptr".into()],
+            ..Wanted::default()
         };
         let text = "fn a() { db.execute(&q) }\nfn b() { let q = format!(\"{x}\"); db.execute(&q) }\nfn c() { format!(\"\") }\n\
                     /// A local type shadows a name a matcher resolves: kept.\n#[derive(Debug)] pub struct Box<T>(T);\nconst fn ptr() {}\nstruct Other;\n";
