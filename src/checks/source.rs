@@ -116,18 +116,36 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
             sink.extend(findings);
         };
         let Some(cache) = ctx.cache else {
-            let indexes: Vec<CrateIndex> = (0..fleet.packages.len())
-                .into_par_iter()
-                .map(|i| index_of(fleet, i, &jobs, enabled))
-                .collect();
-            jobs.par_iter().for_each(|&(rel, pkg)| {
-                let env = FileEnv {
-                    package: pkg.map(|i| &fleet.packages[i]),
-                    index: pkg.and_then(|i| indexes.get(i)).unwrap_or(&empty),
+            // One package at a time: its files are read once, for its crate index and for the
+            // checks, and dropped when the package is done.
+            let groups: Vec<Option<usize>> =
+                std::iter::once(None).chain((0..fleet.packages.len()).map(Some)).collect();
+            groups.par_iter().for_each(|&pkg| {
+                let package = pkg.map(|i| &fleet.packages[i]);
+                let files: Vec<&str> = jobs.iter().filter(|(_, o)| *o == pkg).map(|(rel, _)| *rel).collect();
+                let texts: Vec<Result<Vec<u8>, Vec<Finding>>> =
+                    files.par_iter().map(|rel| read_source(&fleet.root, rel, package, cfg)).collect();
+                let index = match pkg {
+                    Some(i) => index_from(
+                        fleet,
+                        i,
+                        files.iter().zip(&texts).map(|(rel, t)| {
+                            let t = t.as_ref().ok().filter(|b| b.len() <= INDEX_FILE_BYTES);
+                            (*rel, t.and_then(|b| std::str::from_utf8(b).ok()))
+                        }),
+                        enabled,
+                    ),
+                    None => CrateIndex::default(),
                 };
-                let findings = scan_path(&fleet.root, rel, &env, enabled, cfg);
-                proc_macro2::extra::invalidate_current_thread_spans();
-                finish(findings, pkg);
+                let env = FileEnv { package, index: &index };
+                files.into_par_iter().zip(texts).for_each(|(rel, text)| {
+                    let findings = match text {
+                        Ok(bytes) => scan_source(rel, &bytes, &env, enabled, cfg),
+                        Err(found) => found,
+                    };
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    finish(findings, pkg);
+                });
             });
             return;
         };
@@ -391,10 +409,23 @@ fn scan_path(
     enabled: Enabled,
     cfg: &SourceConfig,
 ) -> Vec<Finding> {
+    match read_source(root, rel, env.package, cfg) {
+        Ok(bytes) => scan_source(rel, &bytes, env, enabled, cfg),
+        Err(found) => found,
+    }
+}
+
+/// The bytes of a source file, or the finding that says why it is not read.
+fn read_source(
+    root: &std::path::Path,
+    rel: &str,
+    package: Option<&Package>,
+    cfg: &SourceConfig,
+) -> Result<Vec<u8>, Vec<Finding>> {
     let path = root.join(rel);
     match std::fs::metadata(&path) {
         Ok(m) if m.len() > cfg.max_read_bytes => {
-            return vec![
+            return Err(vec![
                 skipped(
                     rel,
                     Span::line(1),
@@ -404,18 +435,17 @@ fn scan_path(
                         mib(cfg.max_read_bytes)
                     ),
                 )
-                .with_services(services(env.package)),
-            ];
+                .with_services(services(package)),
+            ]);
         }
         _ => {}
     }
-    match std::fs::read(&path) {
-        Ok(bytes) => scan_source(rel, &bytes, env, enabled, cfg),
-        Err(e) => vec![
+    std::fs::read(&path).map_err(|e| {
+        vec![
             diag::parse_error(rel, 1, 1, format!("could not read source file: {e}"))
-                .with_services(services(env.package)),
-        ],
-    }
+                .with_services(services(package)),
+        ]
+    })
 }
 
 /// `1.5 MiB`, `256 KiB`, `12 B`.
