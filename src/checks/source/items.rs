@@ -140,8 +140,13 @@ fn lex_inner(
     let mut open: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Whitespace, the most common byte (indentation), in a tight loop.
+        while i < b.len() && matches!(b[i], b' ' | b'\n') {
+            i += 1;
+        }
+        let Some(&c) = b.get(i) else { break };
         let start = i;
-        let kind = match b[i] {
+        let kind = match c {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
                 i += 1;
                 continue;
