@@ -30,6 +30,8 @@ pub enum Command {
     Audit(CheckArgs),
     /// List the fleet: every package, whether it is a service or a library, its workspace and lockfile
     Services(ServicesArgs),
+    /// List every HTTP and gRPC route of every service, and how each is protected
+    Routes(RoutesArgs),
     /// List the rules, or explain one
     Rules(RulesArgs),
     /// Write a commented starter fleetward.toml
@@ -115,6 +117,24 @@ pub struct ServicesArgs {
     /// Policy file (default: fleetward.toml found upward from PATH)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    /// Root of the monorepo
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Policy file (default: fleetward.toml found upward from PATH)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the auth-looking extractors and middleware the policy does not name yet
+    #[arg(long)]
+    pub suggest_policy: bool,
+    /// Also list routers that no served root reaches
+    #[arg(long)]
+    pub all_routers: bool,
 }
 
 #[derive(Debug, Args)]

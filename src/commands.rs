@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// The checks this version implements (the others of [`CHECKS`] are named in DESIGN.md and
 /// arrive in later versions).
-pub const IMPLEMENTED: &[&str] = &["advisories", "banned", "unsafe", "secrets", "manifest"];
+pub const IMPLEMENTED: &[&str] = &["advisories", "banned", "unsafe", "auth", "secrets", "manifest"];
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
@@ -26,6 +26,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             let fleet = crate::workspace::load(&root, &policy);
             let mut out = std::io::stdout().lock();
             report::services::render(&fleet, args.format, &mut out)?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Routes(args) => {
+            let root = canonical_root(&args.path)?;
+            let mut policy = load_policy(args.config.as_deref(), &root)?;
+            policy.auth.all_routers |= args.all_routers;
+            let fleet = crate::workspace::load(&root, &policy);
+            let analysis = crate::checks::auth::analyse(&fleet, &policy);
+            let mut out = std::io::stdout().lock();
+            report::routes::render(&analysis, args.format, args.suggest_policy, &mut out)?;
             Ok(ExitStatus::Clean)
         }
         Command::Rules(args) => {

@@ -10,6 +10,7 @@
 //! `starter.toml`, and add a good and a bad case to the tests.
 
 mod advisories;
+mod auth;
 mod banned;
 pub mod context;
 mod fleet;
@@ -42,6 +43,8 @@ pub struct Policy {
     pub severity: BTreeMap<String, Severity>,
     /// `[source]`, `[unsafe]` and `[banned]`: what the source checks scan and enforce.
     pub source: SourceConfig,
+    /// `[auth]`: which routes must be authenticated and what counts as authentication.
+    pub auth: crate::checks::auth::cfg::AuthConfig,
 }
 
 impl Default for Policy {
@@ -54,6 +57,7 @@ impl Default for Policy {
             advisories: AdvisoriesPolicy::default(),
             severity: BTreeMap::new(),
             source: SourceConfig::default(),
+            auth: Default::default(),
         }
     }
 }
@@ -140,7 +144,7 @@ pub const INFORMATIONAL: &[&str] = &["unmaintained", "unsound", "notice"];
 
 /// The keys of the top level of the policy file.
 pub const TOP_LEVEL_KEYS: &[&str] =
-    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned"];
+    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth"];
 
 /// Look for `fleetward.toml` in `start` and its ancestors.
 pub fn find_upward(start: &Path) -> Option<PathBuf> {
@@ -256,6 +260,7 @@ pub fn validate(text: &str, base_dir: &Path) -> Result<Policy, Vec<ConfigProblem
         advisories: advisories::validate(&mut ctx, &root),
         severity: severity::validate(&mut ctx, &root),
         source: source::validate(&mut ctx, &root),
+        auth: auth::validate(&mut ctx, &root),
     };
     let problems = ctx.finish();
     if problems.is_empty() { Ok(policy) } else { Err(problems) }

@@ -158,6 +158,59 @@ pub struct Finding {
     /// One-line fix suggestion shown under the finding.
     pub help: Option<String>,
     pub advisory: Option<AdvisoryInfo>,
+    /// What a route finding carries (JSON `route`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Box<RouteInfo>>,
+}
+
+/// A place named in a route finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutePlace {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// What is there (`.route`, `nest "/admin"`, `from_fn(require_auth)`, `main`).
+    pub what: String,
+}
+
+/// One piece of evidence considered for a route, counted or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteEvidence {
+    pub name: String,
+    pub source: String,
+    pub counted: bool,
+    pub file: String,
+    pub line: u32,
+    /// Why it counted or did not.
+    pub why: String,
+}
+
+/// A route of a service with its verdict (spec §4; `fleetward routes` rows).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteInfo {
+    pub service: String,
+    pub framework: String,
+    pub methods: Vec<String>,
+    pub path: String,
+    pub handler: String,
+    /// `protected`, `unprotected`, `public` or `unresolvable`.
+    pub verdict: String,
+    /// The finding's severity (unprotected and unresolvable routes only).
+    pub severity: Option<Severity>,
+    /// `high`, `medium` or `low`.
+    pub confidence: String,
+    pub handler_site: Option<RoutePlace>,
+    pub registration: RoutePlace,
+    pub router: RoutePlace,
+    /// Nest, merge, scope, mount, configure and serve sites, inner to outer.
+    pub composition: Vec<RoutePlace>,
+    pub evidence: Vec<RouteEvidence>,
+    /// What protects it (names of the counted evidence).
+    pub protected_by: Vec<String>,
+    pub pitfalls: Vec<String>,
+    pub missed_auth: Vec<RoutePlace>,
+    pub reason: String,
+    pub fix: String,
 }
 
 impl Finding {
@@ -180,6 +233,7 @@ impl Finding {
             related: Vec::new(),
             help: None,
             advisory: None,
+            route: None,
         }
     }
 

@@ -70,6 +70,10 @@ pub fn run(
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::lockfiles::check(ctx, sink));
         }
+        if selection.enabled("auth") {
+            let (ctx, sink) = (&ctx, &sink);
+            s.spawn(move |_| checks::auth::check(ctx, sink));
+        }
         if source.secrets {
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| checks::secrets::check_text_files(ctx, &ctx.policy.source, sink));
@@ -89,6 +93,8 @@ pub fn run(
     }
 
     let mut findings = sink.into_sorted();
+    // A file syn rejects is reported once even when several checks parsed it.
+    findings.dedup_by(|a, b| a.rule == crate::diag::PARSE_ERROR && a == b);
     checks::apply_severity_overrides(&mut findings, policy, &fleet);
     let db = db.map(|d| {
         let mut summary = d.summary(now);

@@ -14,6 +14,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("banned/jwt.toml", include_str!("../rules/banned/jwt.toml")),
     ("banned/sql.toml", include_str!("../rules/banned/sql.toml")),
     ("unsafe.toml", include_str!("../rules/unsafe.toml")),
+    ("auth.toml", include_str!("../rules/auth.toml")),
     ("secrets.toml", include_str!("../rules/secrets.toml")),
     ("suppressions.toml", include_str!("../rules/suppressions.toml")),
 ];

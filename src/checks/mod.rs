@@ -2,6 +2,7 @@
 //! never fails: whatever it cannot analyse becomes a finding.
 
 pub mod advisories;
+pub mod auth;
 pub mod banned;
 pub mod lockfiles;
 pub mod secrets;

@@ -699,7 +699,7 @@ struct StripTests {
     ranges: Vec<(u32, u32)>,
 }
 
-fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+pub(crate) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         let path = a.path();
         if path.is_ident("cfg") {

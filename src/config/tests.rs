@@ -82,6 +82,18 @@ fn starter_loads_with_zero_problems() {
     assert_eq!(p.advisories.max_db_age_days, 90);
     assert_eq!(p.advisories.informational, INFORMATIONAL);
     assert_eq!(p.rel_path.as_deref(), Some(FILE_NAME));
+    // The values the starter sets are the defaults.
+    let (a, d) = (&p.auth, crate::checks::auth::cfg::AuthConfig::default());
+    assert_eq!(
+        (a.severity, a.severity_sensitive, a.severity_conditional, a.severity_unresolvable),
+        (d.severity, d.severity_sensitive, d.severity_conditional, d.severity_unresolvable)
+    );
+    assert_eq!(a.treat_conditional_as, d.treat_conditional_as);
+    let globs = |c: &crate::checks::auth::cfg::AuthConfig| {
+        c.sensitive_paths.iter().map(|g| g.pattern.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(globs(a), globs(&d));
+    assert!(a.public.is_empty() && a.services.is_empty() && a.exclude.is_empty());
 }
 
 /// Uncomment every example line of the starter (`# key = value`, `# [[table]]`): the result
@@ -113,6 +125,13 @@ fn starter_examples_uncommented_are_valid() {
     assert_eq!((b.rules.len(), b.exceptions.len(), b.services.len(), b.disable.len()), (1, 1, 1, 1));
     assert_eq!(b.rules[0].id, "banned/policy-exit");
     assert_eq!(p.source.unsafe_policy.overrides.len(), 1);
+    let a = &p.auth;
+    assert_eq!(a.exclude[0].pattern, "**/generated/**");
+    assert_eq!(a.names.middleware_fns, ["require_auth", "crate::auth::*"]);
+    assert_eq!(a.names.extractors, ["Claims", "AuthUser"]);
+    assert_eq!((a.public.len(), a.public[0].methods.len()), (1, 2));
+    assert_eq!((a.services.len(), a.services[0].public.len()), (1, 1));
+    assert_eq!(a.services[0].severity, Some(Severity::Critical));
 }
 
 /// Every key the starter mentions, in `FULL`, is read into the policy.
@@ -740,4 +759,319 @@ types = ["std::cell::RefCell"]
     );
     assert!(got[1].starts_with("cannot read rule pack `security/missing.toml`: "), "{got:#?}");
     assert_eq!(got[2], "rule `banned/memory-transmute` in pack `security/clash.toml` is not usable");
+}
+
+// ----- [auth] ----------------------------------------------------------------------------------
+
+#[test]
+fn auth_section_absent_is_the_default() {
+    use crate::checks::auth::cfg::Conditional;
+    let a = ok("").auth;
+    assert_eq!(
+        (a.severity, a.severity_sensitive, a.severity_conditional, a.severity_unresolvable),
+        (Severity::High, Severity::Critical, Severity::Medium, Severity::Info)
+    );
+    assert_eq!(a.treat_conditional_as, Conditional::Unresolvable);
+    assert_eq!(a.sensitive_paths.len(), 4);
+    assert!(a.suspect_keywords.contains(&"jwt".to_string()));
+    assert!(a.check_fallbacks && a.use_builtin_defaults && !a.all_routers);
+    assert_eq!(a.max_call_depth, 8);
+    assert!(a.exclude.is_empty() && a.frameworks.is_empty() && a.public.is_empty() && a.services.is_empty());
+    assert_eq!(a.names, Default::default());
+    // An empty `[auth]` changes nothing either.
+    assert_eq!(ok("[auth]\n").auth.max_call_depth, 8);
+}
+
+#[test]
+fn auth_section_good() {
+    use crate::checks::auth::cfg::{AuthNames, Conditional, PublicMatch};
+    let p = ok(r#"
+[auth]
+severity = "medium"
+severity_sensitive = "high"
+severity_conditional = "low"
+severity_unresolvable = "low"
+treat_conditional_as = "protected"
+sensitive_paths = ["/admin/**", "**/pprof/**", "/ops/*"]
+suspect_keywords = ["Auth", "jwt", "auth"]
+check_fallbacks = false
+max_call_depth = 64
+exclude = ["**/generated/**"]
+use_builtin_defaults = false
+all_routers = true
+
+[auth.names]
+middleware_fns = ["require_auth", "crate::auth::*", "require_auth"]
+layers = ["JwtAuthLayer"]
+extractors = ["Claims", "AuthUser"]
+extension_principals = ["CurrentUser"]
+attributes = ["protect!", "has_role"]
+guard_calls = ["check_*"]
+guards = ["AdminGuard"]
+router_methods = ["with_auth"]
+not_auth = ["tower_http::cors::*"]
+
+[auth.names.tonic]
+middleware_fns = ["check_token"]
+
+[auth.names.axum]
+extractors = ["UserAuth"]
+replace = true
+
+[[auth.public]]
+glob = "/static/**"
+methods = ["get", "HEAD", "GET"]
+reason = "static assets"
+
+[[auth.public]]
+path = "/health"
+reason = "load balancer probe"
+
+[[auth.public]]
+regex = "^/v[0-9]+/status$"
+reason = "status"
+
+[[auth.public]]
+grpc = "grpc.health.v1.Health/*"
+reason = "health service"
+
+[[auth.service]]
+services = ["billing-api", "services/billing/**"]
+names = { extractors = ["BillingPrincipal"], replace = true }
+public = [{ path = "/webhooks/stripe", reason = "HMAC-verified in handler" }]
+severity = "critical"
+
+[[auth.service]]
+services = ["internal-*"]
+external_auth = true
+"#);
+    let a = &p.auth;
+    assert_eq!(
+        (a.severity, a.severity_sensitive, a.severity_conditional, a.severity_unresolvable),
+        (Severity::Medium, Severity::High, Severity::Low, Severity::Low)
+    );
+    assert_eq!(a.treat_conditional_as, Conditional::Protected);
+    let sensitive: Vec<&str> = a.sensitive_paths.iter().map(|g| g.pattern.as_str()).collect();
+    assert_eq!(sensitive, ["/admin/**", "**/pprof/**", "/ops/*"]);
+    assert!(a.sensitive_paths[0].is_match("/admin/users/1"));
+    assert!(a.sensitive_paths[1].is_match("/api/debug/pprof/heap"));
+    assert!(a.sensitive_paths[2].is_match("/ops/metrics"));
+    assert!(!a.sensitive_paths[2].is_match("/ops/metrics/x"), "`*` is one segment");
+    assert_eq!(a.suspect_keywords, ["auth", "jwt"]);
+    assert!(!a.check_fallbacks && !a.use_builtin_defaults && a.all_routers);
+    assert_eq!(a.max_call_depth, 64);
+    assert!(a.exclude[0].is_match("services/api/src/generated/routes.rs"));
+    let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        a.names,
+        AuthNames {
+            middleware_fns: s(&["require_auth", "crate::auth::*"]),
+            layers: s(&["JwtAuthLayer"]),
+            extractors: s(&["Claims", "AuthUser"]),
+            extension_principals: s(&["CurrentUser"]),
+            attributes: s(&["protect!", "has_role"]),
+            guard_calls: s(&["check_*"]),
+            guards: s(&["AdminGuard"]),
+            router_methods: s(&["with_auth"]),
+            not_auth: s(&["tower_http::cors::*"]),
+        }
+    );
+    let [tonic, axum] = &a.frameworks[..] else { panic!("two frameworks expected: {:?}", a.frameworks) };
+    assert_eq!((tonic.framework.as_str(), tonic.replace), ("tonic", false));
+    assert_eq!(tonic.names.middleware_fns, ["check_token"]);
+    assert_eq!((axum.framework.as_str(), axum.replace), ("axum", true));
+    assert_eq!(axum.names, AuthNames { extractors: s(&["UserAuth"]), ..AuthNames::default() });
+
+    let [glob, path, regex, grpc] = &a.public[..] else { panic!("four public entries expected") };
+    let PublicMatch::Glob(g) = &glob.matcher else { panic!("{:?}", glob.matcher) };
+    assert!(g.is_match("/static/css/site.css"));
+    assert_eq!(
+        (glob.methods.as_slice(), glob.reason.as_str(), glob.line),
+        (&s(&["GET", "HEAD"])[..], "static assets", 35)
+    );
+    assert!(matches!(&path.matcher, PublicMatch::Path(p) if p == "/health"));
+    assert!(path.methods.is_empty());
+    assert_eq!((path.reason.as_str(), path.line), ("load balancer probe", 40));
+    let PublicMatch::Regex(r) = &regex.matcher else { panic!("{:?}", regex.matcher) };
+    assert!(r.is_match("/v2/status") && !r.is_match("/v2/status/x"));
+    assert_eq!(regex.line, 44);
+    assert!(matches!(&grpc.matcher, PublicMatch::Grpc(g) if g == "grpc.health.v1.Health/*"));
+    assert_eq!(grpc.line, 48);
+
+    let [billing, internal] = &a.services[..] else { panic!("two overrides expected") };
+    use crate::workspace::{Package, PackageKind};
+    let pkg = |n: &str, d: &str| Package::new(n, d, PackageKind::Service);
+    assert!(billing.selector.matches(&pkg("billing-api", "apps/billing")));
+    assert!(billing.selector.matches(&pkg("ledger", "services/billing/ledger")));
+    assert!(!billing.selector.matches(&pkg("ledger", "services/ledger")));
+    assert_eq!(billing.names, AuthNames { extractors: s(&["BillingPrincipal"]), ..AuthNames::default() });
+    assert!(billing.replace && !billing.external_auth);
+    assert_eq!(billing.severity, Some(Severity::Critical));
+    assert_eq!(billing.line, 52);
+    let [hook] = &billing.public[..] else { panic!("one public entry expected") };
+    assert!(matches!(&hook.matcher, PublicMatch::Path(p) if p == "/webhooks/stripe"));
+    assert_eq!((hook.reason.as_str(), hook.line), ("HMAC-verified in handler", 54));
+    assert!(internal.selector.matches(&pkg("internal-admin", "services/admin")));
+    assert!(internal.external_auth && !internal.replace && internal.severity.is_none());
+    assert!(internal.public.is_empty() && internal.names == AuthNames::default());
+    assert_eq!(internal.line, 58);
+}
+
+#[test]
+fn auth_scalar_problems() {
+    assert_eq!(
+        problems(
+            "[auth]\nseverity = \"hgh\"\ntreat_conditional_as = \"protect\"\nmax_call_depth = 0\ncheck_fallback = true\nall_routers = \"no\"\nsuspect_keywords = [\"\"]\n"
+        ),
+        [
+            "line 2: unknown severity `hgh` for `auth.severity` [did you mean `high`?]",
+            "line 3: unknown value `protect` in `auth.treat_conditional_as` [did you mean `protected`?]",
+            "line 4: `auth.max_call_depth` must be between 1 and 64 [how many calls deep a router or middleware is followed, like `max_call_depth = 8`]",
+            "line 5: unknown key `check_fallback` in `[auth]` [did you mean `check_fallbacks`?]",
+            "line 6: invalid `auth.all_routers`: expected a boolean, found a string",
+            "line 7: empty string for `auth.suspect_keywords`",
+        ]
+    );
+    assert!(
+        problem("[auth]\nmax_call_depth = 65\n")
+            .starts_with("line 2: `auth.max_call_depth` must be between 1 and 64")
+    );
+    assert_eq!(problem("auth = []\n"), "line 1: invalid `auth`: expected a table, found an array");
+    assert_eq!(problem("[auht]\n"), "line 1: unknown key `auht` at the top level [did you mean `auth`?]");
+}
+
+#[test]
+fn auth_glob_problems() {
+    assert_eq!(
+        problems(
+            "[auth]\nsensitive_paths = [\"/admin/**\",\n  \"/debug/[\",\n  \"admin/**\"]\nexclude = [\"/generated/**\"]\n"
+        ),
+        [
+            "line 3: invalid glob `/debug/[` in `auth.sensitive_paths`: unclosed character class; missing ']'",
+            "line 4: glob `admin/**` in `auth.sensitive_paths` never matches a route path [route paths start with `/`, like `/admin/**`]",
+            "line 5: glob `/generated/**` in `auth.exclude` is not a relative `/`-separated path [globs are matched against paths relative to the repository root, like `generated/**`]",
+        ]
+    );
+}
+
+#[test]
+fn auth_name_problems() {
+    let help = "[write a name or a path, like `require_auth`, `crate::auth::*` or `authorize!` (identifiers and `*` separated by `::`, no generics)]";
+    assert_eq!(
+        problems(
+            "[auth.names]\nextractors = [\"Claims\",\n  \"Extension<User>\"]\nlayers = [\"tower::\"]\nmiddlware_fns = []\n[auth.names.axm]\nlayers = []\n[auth.names.actix]\nguards = [\"a b\"]\nreplace = 1\n"
+        ),
+        [
+            format!("line 3: `Extension<User>` in `auth.names.extractors` is not a Rust path pattern {help}"),
+            format!("line 4: `tower::` in `auth.names.layers` is not a Rust path pattern {help}"),
+            "line 5: unknown key `middlware_fns` in `[auth.names]` [did you mean `middleware_fns`?]"
+                .to_string(),
+            "line 6: unknown key `axm` in `[auth.names]` [did you mean `axum`?]".to_string(),
+            format!("line 9: `a b` in `auth.names.actix.guards` is not a Rust path pattern {help}"),
+            "line 10: invalid `auth.names.actix.replace`: expected a boolean, found an integer".to_string(),
+        ]
+    );
+    assert_eq!(
+        problem("[auth.names]\nreplace = true\n"),
+        "line 2: unknown key `replace` in `[auth.names]` [known keys in `[auth.names]`: `middleware_fns`, `layers`, `extractors`, `extension_principals`, `attributes`, `guard_calls`, `guards`, `router_methods`, `not_auth`, `axum`, `actix`, `rocket`, `warp`, `poem`, `tonic`, `salvo`, `loco`]"
+    );
+    assert_eq!(
+        problem("[auth.names]\naxum = [\"Claims\"]\n"),
+        "line 2: invalid `auth.names.axum`: expected a table, found an array"
+    );
+}
+
+#[test]
+fn auth_public_problems() {
+    assert_eq!(
+        problems(
+            r#"[[auth.public]]
+reason = "nothing"
+[[auth.public]]
+path = "/a"
+glob = "/b/**"
+reason = "two"
+[[auth.public]]
+path = "health"
+reason = "r"
+[[auth.public]]
+regex = "(unclosed"
+reason = "r"
+[[auth.public]]
+grpc = "/pkg.Service/Method"
+reason = "r"
+[[auth.public]]
+grpc = "pkg.Service"
+reason = "r"
+[[auth.public]]
+path = "/x"
+methods = ["DELET", "FETCH"]
+reason = "r"
+[[auth.public]]
+glob = "/static/**"
+[[auth.public]]
+glob = "/static/**"
+reason = " "
+[[auth.public]]
+glob = "/static/**"
+reasn = "r"
+reason = "r"
+"#
+        ),
+        [
+            "line 1: `auth.public[1]` must have exactly one of `path`, `glob`, `regex`, `grpc` [one entry per route pattern, like `path = \"/health\"` or `glob = \"/static/**\"`]",
+            "line 3: `auth.public[2]` must have exactly one of `path`, `glob`, `regex`, `grpc` [one entry per route pattern, like `path = \"/health\"` or `glob = \"/static/**\"`]",
+            "line 8: `health` in `auth.public[3].path` is not a route path [route paths start with `/`, like `/health`]",
+            "line 11: invalid regex `(unclosed` in `auth.public[4].regex`: unclosed group",
+            "line 14: `/pkg.Service/Method` in `auth.public[5].grpc` is not a gRPC method [write it without the leading `/`: `pkg.Service/Method`]",
+            "line 17: `pkg.Service` in `auth.public[6].grpc` is not a gRPC method [write `pkg.Service/Method`, `pkg.Service/*` or `pkg.*/*`]",
+            "line 21: unknown HTTP method `DELET` in `auth.public[7].methods` [did you mean `DELETE`?]",
+            "line 21: unknown HTTP method `FETCH` in `auth.public[7].methods` [HTTP methods are: `GET`, `POST`, `PUT`, `DELETE`, `PATCH`, `HEAD`, `OPTIONS`, `TRACE`, `CONNECT`]",
+            "line 23: missing `reason` in `auth.public[8]` [say why this route needs no authentication, like `reason = \"load balancer health check\"`]",
+            "line 27: empty string for `auth.public[9].reason`",
+            "line 30: unknown key `reasn` in `auth.public[10]` [did you mean `reason`?]",
+        ]
+    );
+    for grpc in ["pkg.Service/Method", "pkg.Service/*", "pkg.*/*", "grpc.health.v1.Health/Check"] {
+        let p = ok(&format!("[[auth.public]]\ngrpc = \"{grpc}\"\nreason = \"r\"\n"));
+        assert_eq!(p.auth.public.len(), 1, "{grpc}");
+    }
+    assert_eq!(
+        problem("[auth]\npublic = { path = \"/a\", reason = \"r\" }\n"),
+        "line 2: invalid `auth.public`: expected an array, found a table"
+    );
+}
+
+#[test]
+fn auth_service_problems() {
+    assert_eq!(
+        problems(
+            r#"[[auth.service]]
+severity = "critical"
+[[auth.service]]
+services = []
+external_auth = true
+[[auth.service]]
+services = ["billing"]
+names = { extractors = ["Vec<u8>"], replace = "yes", layer = [] }
+public = [{ path = "/hook" }, { glob = "/a/**", reason = "r" }]
+external_auth = "yes"
+severity = "severe"
+"#
+        ),
+        [
+            "line 1: missing `services` in `auth.service[1]` [name the services, like `services = [\"billing\", \"services/legacy-*\"]`]",
+            "line 4: `auth.service[2].services` is empty [name the services, like `services = [\"billing\", \"services/legacy-*\"]`]",
+            "line 8: `Vec<u8>` in `auth.service[3].names.extractors` is not a Rust path pattern [write a name or a path, like `require_auth`, `crate::auth::*` or `authorize!` (identifiers and `*` separated by `::`, no generics)]",
+            "line 8: invalid `auth.service[3].names.replace`: expected a boolean, found a string",
+            "line 8: unknown key `layer` in `[auth.service[3].names]` [did you mean `layers`?]",
+            "line 9: missing `reason` in `auth.service[3].public[1]` [say why this route needs no authentication, like `reason = \"load balancer health check\"`]",
+            "line 10: invalid `auth.service[3].external_auth`: expected a boolean, found a string",
+            "line 11: unknown severity `severe` for `auth.service[3].severity` [severities are: `info`, `low`, `medium`, `high`, `critical`]",
+        ]
+    );
+    assert_eq!(
+        problem("[[auth.service]]\nservices = [\"a\"]\nnames = { replace = true, axum = {} }\n"),
+        "line 3: unknown key `axum` in `[auth.service[1].names]` [known keys in `[auth.service[1].names]`: `middleware_fns`, `layers`, `extractors`, `extension_principals`, `attributes`, `guard_calls`, `guards`, `router_methods`, `not_auth`, `replace`]"
+    );
 }

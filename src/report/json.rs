@@ -118,6 +118,9 @@ fn finding(f: &Finding) -> Value {
             .collect();
         obj.insert("related".into(), json!(related));
     }
+    if let Some(r) = &f.route {
+        obj.insert("route".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+    }
     if let Some(a) = &f.advisory {
         obj.insert(
             "advisory".into(),

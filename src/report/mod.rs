@@ -60,6 +60,7 @@ pub fn theme(color: bool) -> miette::GraphicalTheme {
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod routes;
 pub mod rules;
 pub mod sarif;
 pub mod services;

@@ -269,6 +269,23 @@ fn result(f: &Finding, rule_index: usize) -> Value {
             .collect();
         r.insert("relatedLocations".into(), json!(related));
     }
+    if let Some(route) = &f.route {
+        // The composition trail (registration, then each nest/merge/scope/mount, then the
+        // serve site) as a code flow.
+        let mut steps =
+            vec![(f.location.clone(), format!("{} {} registered", route.methods.join(","), route.path))];
+        for p in &route.composition {
+            steps.push((
+                Location::new(p.file.clone(), crate::diag::Span::at(p.line, p.column)),
+                p.what.clone(),
+            ));
+        }
+        let locations: Vec<Value> = steps
+            .iter()
+            .map(|(loc, what)| json!({ "location": { "physicalLocation": physical_location(loc), "message": { "text": what } } }))
+            .collect();
+        r.insert("codeFlows".into(), json!([{ "threadFlows": [{ "locations": locations }] }]));
+    }
     r.insert(
         "partialFingerprints".into(),
         json!({ "primaryLocationLineHash": format!("{}:1", f.fingerprint()) }),

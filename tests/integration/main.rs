@@ -2,6 +2,7 @@
 //! binary against temporary repositories built with [`util::TempRepo`].
 
 mod advisories;
+mod auth;
 mod check;
 mod cli;
 mod config;

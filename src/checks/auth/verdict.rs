@@ -1,0 +1,811 @@
+//! From routes to verdicts (spec §3.7) and findings (§4): one analysis unit (the framework
+//! crates of one workspace) indexed, interpreted from its roots, and judged.
+
+use super::cfg::{AuthConfig, Conditional, PublicEntry, PublicMatch};
+use super::index::{CrateInfo, Index};
+use super::interp::{Frame, Interp, Served};
+use super::model::*;
+use super::names::Names;
+use super::{Analysis, STALE, UNPROTECTED, UNRESOLVABLE, frameworks_of};
+use crate::diag::{self, Finding, Location, Related, RouteEvidence, RouteInfo, RoutePlace, Severity, Span};
+use crate::workspace::Fleet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Something `--suggest-policy` proposes: (kind, name, where).
+pub type Suggestion = (String, String, String);
+
+/// A route's identity across roots: (crate, framework, path, method, handler, fallback).
+type RouteKey = (usize, String, String, String, String, bool);
+
+/// Root markers: a fn whose body mentions one of these is interpreted as a root.
+const ROOT_MARKERS: &[&str] = &["serve", "HttpServer", "launch", "ignite", ".run("];
+/// Return types of exported router fns.
+const ROUTER_TYPES: &[&str] = &[
+    "Router",
+    "Scope",
+    "Resource",
+    "Route",
+    "Routes",
+    "AppRoutes",
+    "BoxedFilter",
+    "Filter",
+    "HttpServiceFactory",
+];
+
+/// The built-in public allowlist (§2.1).
+fn default_public() -> Vec<PublicEntry> {
+    let glob = |p: &str| PublicMatch::Glob(crate::config::PolicyGlob::new(p).expect("valid glob"));
+    let mut out: Vec<PublicEntry> = [
+        "/health",
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/_ping",
+        "/_health",
+        "/_readiness",
+        "/metrics",
+        "/favicon.ico",
+        "/robots.txt",
+    ]
+    .iter()
+    .map(|p| PublicEntry {
+        matcher: PublicMatch::Path((*p).into()),
+        methods: Vec::new(),
+        reason: "default allowlist".into(),
+        line: 0,
+    })
+    .collect();
+    out.push(PublicEntry {
+        matcher: glob("/.well-known/**"),
+        methods: Vec::new(),
+        reason: "default allowlist".into(),
+        line: 0,
+    });
+    for g in ["grpc.health.v1.Health/*", "grpc.reflection.*/*"] {
+        out.push(PublicEntry {
+            matcher: PublicMatch::Grpc(g.into()),
+            methods: Vec::new(),
+            reason: "default allowlist".into(),
+            line: 0,
+        });
+    }
+    out
+}
+
+/// Whether a public entry matches a route. Trailing slashes are tolerated and leading
+/// `{dyn:..}` segments (deployment prefixes) ignored.
+fn public_matches(p: &PublicEntry, e: &Entry) -> bool {
+    if !p.methods.is_empty() && !p.methods.contains(&e.method) && e.method != "ANY" {
+        return false;
+    }
+    let path = strip_dyn(&e.path);
+    match &p.matcher {
+        PublicMatch::Path(x) => {
+            x.trim_end_matches('/') == path.trim_end_matches('/') || (x == "/" && path == "/")
+        }
+        PublicMatch::Glob(g) => g.is_match(&path) || g.is_match(path.trim_end_matches('/')),
+        PublicMatch::Regex(r) => r.is_match(&path),
+        PublicMatch::Grpc(pat) => e.method == "GRPC" && grpc_matches(pat, path.trim_start_matches('/')),
+    }
+}
+
+fn grpc_matches(pat: &str, path: &str) -> bool {
+    let (ps, pm) = pat.split_once('/').unwrap_or((pat, "*"));
+    let (s, m) = path.split_once('/').unwrap_or((path, "*"));
+    let seg = |p: &str, v: &str| {
+        if let Some(prefix) = p.strip_suffix('*') { v.starts_with(prefix) } else { p == v }
+    };
+    seg(ps, s) && (pm == "*" || pm == m)
+}
+
+fn strip_dyn(path: &str) -> String {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let start = segs.iter().take_while(|s| s.starts_with("{dyn:")).count();
+    format!("/{}", segs[start..].join("/"))
+}
+
+/// Analyse one unit: the members of one workspace that depend on a framework.
+pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[usize]) -> Analysis {
+    let cfg = &policy.auth;
+    let mut ix = Index::default();
+    for &i in members {
+        let p = &fleet.packages[i];
+        let files: Vec<(String, String, String)> = fleet
+            .rust_files
+            .iter()
+            .filter(|rel| crate::checks::source::owner(fleet, rel) == Some(i))
+            .filter(|rel| crate::checks::source::in_scanned_dir(fleet, rel, Some(i), &policy.source))
+            .filter(|rel| !cfg.exclude.iter().any(|g| g.is_match(rel)))
+            .filter_map(|rel| {
+                let text = std::fs::read(fleet.root.join(rel)).ok()?;
+                if text.len() as u64 > policy.source.max_file_bytes {
+                    return None;
+                }
+                let text = String::from_utf8(text).ok()?;
+                let inner = if p.dir == "." || p.dir.is_empty() {
+                    rel.clone()
+                } else {
+                    rel[p.dir.len() + 1..].to_string()
+                };
+                Some((rel.clone(), inner, text))
+            })
+            .collect();
+        ix.add_crate(
+            CrateInfo { ident: p.name.replace('-', "_"), pkg: i, frameworks: frameworks_of(p) },
+            files,
+        );
+    }
+    let mut out = Analysis::default();
+    for (file, line, col, msg) in &ix.parse_errors {
+        out.findings.push(diag::parse_error(
+            &ix.files[*file].rel,
+            (*line).max(1),
+            *col,
+            format!("rust syntax error: {msg}"),
+        ));
+    }
+    // Roots.
+    let names_for = |fw: Fw| Names::for_service(cfg, fw, None);
+    let mut served: Vec<(Served, usize, String)> = Vec::new();
+    for id in 0..ix.fns.len() {
+        let def = &ix.fns[id];
+        let is_launch =
+            def.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "launch"));
+        let body =
+            super::interp::src_text(&ix.files[def.file].text, syn::spanned::Spanned::span(&*def.block));
+        let referenced = ix.referenced.contains(&def.name) && def.name != "main";
+        let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
+        let exported = def.is_pub && !referenced && exports_router(&def.sig);
+        if !(is_launch || (has_marker && !referenced) || exported) {
+            continue;
+        }
+        let mut it = Interp::new(&ix, &names_for, cfg.max_call_depth);
+        let v = it.call_fn(id, Vec::new(), None);
+        let krate = ix.files[def.file].krate;
+        let root_name = def.qual.split_once("::").map_or(def.qual.clone(), |(_, r)| r.to_string());
+        if is_launch || (exported && it.served.is_empty()) {
+            let v = if config_param(&def.sig) {
+                // `pub fn config(cfg: &mut ServiceConfig)`: what it registered.
+                it_configured(&mut it, id).unwrap_or(v)
+            } else {
+                v
+            };
+            served.push((Served { value: v, site: def.site.clone() }, krate, root_name.clone()));
+        }
+        for s in std::mem::take(&mut it.served) {
+            served.push((s, krate, root_name.clone()));
+        }
+    }
+    // Entries per root, de-duplicated by route identity.
+    let mut routes: BTreeMap<RouteKey, (Entry, Vec<String>)> = BTreeMap::new();
+    for (s, krate, root) in served {
+        let it = Interp::new(&ix, &names_for, cfg.max_call_depth);
+        for mut e in served_entries(&it, s.value) {
+            e.trail.push(Step { op: "serve", detail: root.clone(), site: s.site.clone() });
+            let key = (
+                krate,
+                e.fw.as_str().to_string(),
+                e.path.clone(),
+                e.method.clone(),
+                e.handler_name().to_string(),
+                e.fallback,
+            );
+            routes
+                .entry(key)
+                .and_modify(|(_, roots)| roots.push(root.clone()))
+                .or_insert((e, vec![root.clone()]));
+        }
+    }
+    // Rocket ranked fallbacks need every route of the same path.
+    let all: Vec<Entry> = routes.values().map(|(e, _)| e.clone()).collect();
+    let mut used_public: BTreeSet<(bool, u32)> = BTreeSet::new();
+    let mut public_hits: BTreeMap<(bool, u32), bool> = BTreeMap::new();
+    for ((krate, ..), (e, roots)) in routes {
+        let pkg = &fleet.packages[ix.crates[krate].pkg];
+        let svc = cfg.services.iter().find(|o| o.selector.matches(pkg));
+        let names = Names::for_service(cfg, e.fw, svc.map(|o| (&o.names, o.replace)));
+        let judged = judge(&ix, cfg, &names, svc, &e, &all);
+        if let Some((is_svc, line, protected)) = judged.public_entry {
+            used_public.insert((is_svc, line));
+            let h = public_hits.entry((is_svc, line)).or_insert(true);
+            *h = *h && protected;
+        }
+        let info = route_info(&ix, &pkg.name, &e, &judged, &roots);
+        if let Some(f) = finding(&info, &judged, &e, &pkg.name, cfg) {
+            out.findings.push(f);
+        }
+        out.routes.push(info);
+    }
+    // Stale allowlist entries: matched nothing, or only protected routes.
+    if let Some(policy_file) = policy.rel_path.as_deref() {
+        let mut stale = |entries: &[PublicEntry], is_svc: bool, what: &str| {
+            for p in entries.iter().filter(|p| p.line > 0) {
+                let hit = public_hits.get(&(is_svc, p.line));
+                let why = match hit {
+                    None => "matches no route",
+                    Some(true) => "matches only routes that are protected anyway",
+                    Some(false) => continue,
+                };
+                out.findings.push(
+                    Finding::new(
+                        STALE,
+                        Severity::Info,
+                        format!("{what} {}: {why}", describe_public(p)),
+                        Location::new(policy_file, Span::line(p.line)),
+                    )
+                    .with_key(format!("{what}|{}", describe_public(p))),
+                );
+            }
+        };
+        stale(&cfg.public, false, "public entry");
+        let _ = &used_public;
+        for o in &cfg.services {
+            stale(&o.public, true, "service public entry");
+        }
+    }
+    // `--suggest-policy`: extractor impls and auth-looking names not configured.
+    let names = names_for(Fw::Axum);
+    for t in &ix.extractor_impls {
+        if names.classify_extractor(t, false).is_none() && names.suspect(t) {
+            out.suggestions.push(("extractors".into(), t.clone(), "impl FromRequest(Parts)".into()));
+        }
+    }
+    for t in &ix.security_schemes {
+        out.suggestions.push((
+            "extractors".into(),
+            t.clone(),
+            "derive(SecurityScheme) (counted already)".into(),
+        ));
+    }
+    for r in &out.routes {
+        for ev in &r.evidence {
+            if !ev.counted && ev.why.contains("looks like auth") {
+                let kind = match ev.source.as_str() {
+                    "Extractor" => "extractors",
+                    "Layer" | "RouteLayer" | "OuterWrap" | "ContainerWrap" | "Hoop" | "With"
+                        if ev.name.contains('(') =>
+                    {
+                        "middleware_fns"
+                    }
+                    _ => "layers",
+                };
+                out.suggestions.push((kind.into(), ev.name.clone(), format!("{}:{}", ev.file, ev.line)));
+            }
+        }
+    }
+    out
+}
+
+fn it_configured(it: &mut Interp<'_>, id: usize) -> Option<Value> {
+    let def = &it.ix.fns[id];
+    let frame = Frame {
+        module: def.module.clone(),
+        file: def.file,
+        self_ty: None,
+        env: Default::default(),
+        returns: Vec::new(),
+        in_loop: 0,
+    };
+    let fresh = Value::Routes(RouteSet::new(Fw::Actix, "App", def.site.clone()));
+    let mut r = RouteSet::new(Fw::Actix, "App", def.site.clone());
+    let h = Value::Handler(super::interp::handler_of(it.ix, id));
+    let _ = fresh;
+    let v = it.method(
+        &mut Frame { ..frame },
+        Value::Routes(std::mem::replace(&mut r, RouteSet::new(Fw::Actix, "App", Site::default()))),
+        "configure",
+        vec![h],
+        &Default::default(),
+        def.site.clone(),
+        &None,
+    );
+    Some(v)
+}
+
+fn config_param(sig: &syn::Signature) -> bool {
+    sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(t) if super::index::type_last(&t.ty).as_deref() == Some("ServiceConfig")))
+}
+
+fn exports_router(sig: &syn::Signature) -> bool {
+    if config_param(sig) {
+        return true;
+    }
+    let syn::ReturnType::Type(_, ty) = &sig.output else { return false };
+    let text = super::frameworks::quote_text(&**ty);
+    if text.starts_with("implFilter") || text.contains("HttpServiceFactory") || text == "Vec<Route>" {
+        return true;
+    }
+    super::index::type_last(ty)
+        .is_some_and(|l| ROUTER_TYPES.contains(&l.as_str()) && l != "Filter" && l != "HttpServiceFactory")
+}
+
+/// The routes a served value stands for.
+fn served_entries(it: &Interp<'_>, v: Value) -> Vec<Entry> {
+    let _ = it;
+    match v {
+        Value::Routes(r) => super::frameworks::finalize(r),
+        Value::Filter(b) => super::frameworks::branches_to_entries(b),
+        Value::Grpc(layers, svcs) => super::frameworks::grpc_entries(&layers, svcs),
+        Value::Svc(svcs) => super::frameworks::grpc_entries(&[], svcs),
+        Value::List(items) => items.into_iter().flat_map(|i| served_entries(it, i)).collect(),
+        Value::Unit
+        | Value::Server(_)
+        | Value::Bool(_)
+        | Value::Str(_)
+        | Value::Mw(_)
+        | Value::Closure(..) => Vec::new(),
+        Value::Handler(_) | Value::Methods(_) => Vec::new(),
+        Value::Path(w, _, site) => {
+            let mut e = Entry::new(Fw::Axum, format!("<placeholder:{w}>"), "ANY", None, site);
+            e.placeholder = Some(format!("`{w}` is served but not in the workspace"));
+            vec![e]
+        }
+        Value::Opaque(r, site) => {
+            let mut e = Entry::new(
+                Fw::Axum,
+                format!("<placeholder:{}>", super::interp::truncate(&r, 40)),
+                "ANY",
+                None,
+                site,
+            );
+            e.placeholder =
+                Some(format!("served value `{}` could not be resolved", super::interp::truncate(&r, 40)));
+            vec![e]
+        }
+    }
+}
+
+/// The verdict of one route and everything that led to it.
+pub struct Judged {
+    pub verdict: &'static str,
+    pub severity: Severity,
+    pub confidence: &'static str,
+    /// Every piece of evidence with whether it counted and why.
+    pub evidence: Vec<(Mw, bool, String)>,
+    pub pitfalls: BTreeSet<&'static str>,
+    pub reason: String,
+    pub fix: String,
+    /// (per-service entry, policy line, route protected anyway) of the public entry used.
+    pub public_entry: Option<(bool, u32, bool)>,
+    pub public_reason: Option<String>,
+}
+
+fn judge(
+    ix: &Index,
+    cfg: &AuthConfig,
+    names: &Names,
+    svc: Option<&super::cfg::AuthServiceOverride>,
+    e: &Entry,
+    all: &[Entry],
+) -> Judged {
+    let it_names = |_: Fw| names.clone();
+    let it = Interp::new(ix, &it_names, cfg.max_call_depth);
+    let mut evidence: Vec<Mw> = e.evidence.clone();
+    let mut bound = Vec::new();
+    if let Some(h) = &e.handler {
+        for m in &h.evidence {
+            if !evidence.contains(m) {
+                evidence.push(m.clone());
+            }
+        }
+        if let Some(id) = h.fn_id {
+            if e.fw == Fw::Rocket {
+                for ra in super::handler::route_attrs(&ix.fns[id].attrs) {
+                    bound.extend(ra.bound);
+                }
+            }
+            evidence.extend(it.param_evidence(id, e.fw, &bound));
+            evidence.extend(it.body_evidence(id, e.fw));
+        }
+    }
+    // In-source directives.
+    let (public_directive, asserted) = directives(ix, e);
+    if let Some((name, site)) = asserted {
+        evidence.push(Mw {
+            name,
+            class: Class::Asserted,
+            cond: Cond::Always,
+            source: Source::Annotation,
+            site,
+            heuristic: false,
+        });
+    }
+    let counted = |m: &Mw| m.class.enforces() && m.cond.is_always();
+    let protected = evidence.iter().any(counted);
+    let conditional: Vec<&Mw> =
+        evidence.iter().filter(|m| m.class.enforces() && !m.cond.is_always()).collect();
+    let unknown: Vec<&Mw> =
+        evidence.iter().filter(|m| matches!(m.class, Class::Unknown(_) | Class::PresenceOnly)).collect();
+    let mut pitfalls: BTreeSet<&'static str> = e.pitfalls.clone();
+    if !e.missed.is_empty() && e.missed.iter().any(|m| m.class.enforces()) {
+        pitfalls.insert("late-route");
+    }
+    if evidence.iter().any(|m| m.class == Class::Optional) {
+        pitfalls.insert("optional-extractor");
+    }
+    if evidence.iter().any(|m| m.class == Class::NonEnforcing) {
+        pitfalls.insert("non-enforcing-auth");
+    }
+    if e.fw == Fw::Rocket
+        && let Some(rank) = e.rank
+        && all.iter().any(|o| {
+            o.path == e.path
+                && o.method == e.method
+                && o.handler_name() != e.handler_name()
+                && o.rank.unwrap_or(i64::MIN) < rank
+        })
+    {
+        pitfalls.insert("ranked-fallback");
+    }
+    let explained: Vec<(Mw, bool, String)> = evidence
+        .iter()
+        .map(|m| {
+            let c = counted(m);
+            let why = match (&m.class, c) {
+                (_, true) => match m.class {
+                    Class::FailClosed => {
+                        "principal required (fails closed with 500 when missing)".to_string()
+                    }
+                    Class::Asserted => "asserted by an in-source directive".to_string(),
+                    _ => "enforces authentication".to_string(),
+                },
+                (Class::Auth | Class::FailClosed | Class::Asserted, false) => {
+                    format!("applies only when {}", m.cond.describe())
+                }
+                (Class::NotAuth, _) => "not an auth name".to_string(),
+                (Class::NonEnforcing, _) => {
+                    "auth-related but does not reject unauthenticated requests".to_string()
+                }
+                (Class::PresenceOnly, _) => "parses the credential without validating it".to_string(),
+                (Class::Optional, _) => {
+                    "optional: unauthenticated requests still reach the handler".to_string()
+                }
+                (Class::Unknown(r), _) => r.clone(),
+            };
+            (m.clone(), c, why)
+        })
+        .collect();
+    // Public allowlist: per-service entries, then the policy's, then the defaults.
+    let defaults = if cfg.use_builtin_defaults { default_public() } else { Vec::new() };
+    let mut public: Option<(bool, u32, String)> = None;
+    if let Some(o) = svc
+        && let Some(p) = o.public.iter().find(|p| public_matches(p, e))
+    {
+        public = Some((true, p.line, p.reason.clone()));
+    }
+    if public.is_none()
+        && let Some(p) = cfg.public.iter().chain(&defaults).find(|p| public_matches(p, e))
+    {
+        public = Some((false, p.line, p.reason.clone()));
+    }
+    if public.is_none()
+        && let Some(reason) = public_directive
+    {
+        public = Some((false, 0, reason));
+    }
+    let fallback_low = e.fallback || pitfalls.contains("ranked-fallback");
+    let sensitive = cfg.sensitive_paths.iter().any(|g| g.is_match(&e.path));
+    let confidence = if evidence.iter().any(|m| counted(m) && (m.heuristic || m.class == Class::FailClosed)) {
+        "medium"
+    } else {
+        "high"
+    };
+    let (mut verdict, mut severity, reason) = if let Some((_, _, r)) = &public {
+        ("public", Severity::Info, format!("allowlisted: {r}"))
+    } else if protected {
+        let by: Vec<String> = evidence.iter().filter(|m| counted(m)).map(|m| m.name.clone()).collect();
+        ("protected", Severity::Info, format!("protected by {}", by.join(", ")))
+    } else if !conditional.is_empty() && cfg.treat_conditional_as != Conditional::Unresolvable {
+        match cfg.treat_conditional_as {
+            Conditional::Protected => (
+                "protected",
+                Severity::Info,
+                format!("auth applied only when {} (treated as protected)", conditional[0].cond.describe()),
+            ),
+            _ => (
+                "unprotected",
+                cfg.severity,
+                format!("auth applied only when {} (treated as unprotected)", conditional[0].cond.describe()),
+            ),
+        }
+    } else if !conditional.is_empty() {
+        (
+            "unresolvable",
+            cfg.severity_conditional,
+            format!("auth applied only when {}", conditional[0].cond.describe()),
+        )
+    } else if let Some(p) = &e.placeholder {
+        ("unresolvable", cfg.severity_unresolvable, format!("{p}; the routes it stands for cannot be listed"))
+    } else if !unknown.is_empty() {
+        let u = unknown[0];
+        let why = match &u.class {
+            Class::PresenceOnly => format!("`{}` parses credentials but nothing validates them", u.name),
+            Class::Unknown(r) => format!("`{}`: {r}", u.name),
+            _ => String::new(),
+        };
+        ("unresolvable", cfg.severity_unresolvable, why)
+    } else {
+        let sev = if fallback_low {
+            Severity::Low
+        } else if sensitive {
+            cfg.severity_sensitive
+        } else {
+            svc.and_then(|o| o.severity).unwrap_or(cfg.severity)
+        };
+        ("unprotected", sev, unprotected_reason(e, &pitfalls, &evidence))
+    };
+    if verdict == "unprotected" && e.fallback && !cfg.check_fallbacks {
+        verdict = "unprotected";
+        severity = Severity::Info;
+    }
+    if svc.is_some_and(|o| o.external_auth) {
+        severity = severity.min(Severity::Info);
+    }
+    let fix = fix_for(e, &pitfalls, names);
+    Judged {
+        verdict,
+        severity,
+        confidence,
+        evidence: explained,
+        pitfalls,
+        reason,
+        fix,
+        public_entry: public.as_ref().filter(|(_, l, _)| *l > 0).map(|(s, l, _)| (*s, *l, protected)),
+        public_reason: public.map(|(_, _, r)| r),
+    }
+}
+
+fn unprotected_reason(e: &Entry, pitfalls: &BTreeSet<&'static str>, evidence: &[Mw]) -> String {
+    let h = e.handler_name();
+    if pitfalls.contains("late-route")
+        && let Some(m) = e.missed.iter().find(|m| m.class.enforces())
+    {
+        return format!(
+            "added after `{}` ({}); axum layers wrap only the routes that already exist, and `{h}` has no auth extractor, attribute or guard call",
+            m.name,
+            m.site.short()
+        );
+    }
+    if pitfalls.contains("route-wrap-before-to") {
+        return "`Route::wrap` was called before `.to(..)`, so the middleware is dropped (a startup panic since actix-web 4.14)".into();
+    }
+    if pitfalls.contains("late-auth") {
+        return "the auth filter comes after the handler stage of this branch".into();
+    }
+    if pitfalls.contains("optional-extractor") {
+        return format!(
+            "the auth extractor is optional (`Option`/`Result`), so unauthenticated requests reach `{h}`"
+        );
+    }
+    if pitfalls.contains("ranked-fallback") {
+        return "a higher-rank route without a guard catches the requests whose guard failed".into();
+    }
+    if pitfalls.contains("non-enforcing-auth") {
+        let n = evidence.iter().find(|m| m.class == Class::NonEnforcing).map_or("", |m| m.name.as_str());
+        return format!("`{n}` only provides auth state; it does not reject unauthenticated requests");
+    }
+    if e.fallback {
+        return "the fallback handler answers every unmatched path without authentication".into();
+    }
+    format!("no auth middleware, guard, extractor or attribute covers `{h}`")
+}
+
+fn fix_for(e: &Entry, pitfalls: &BTreeSet<&'static str>, names: &Names) -> String {
+    let mw = names.policy.middleware_fns.first().cloned().unwrap_or_else(|| "require_auth".into());
+    let always = " or allowlist it with a reason (`[[auth.public]]` or `// fleetward:public <reason>`)";
+    let s = match e.fw {
+        Fw::Axum | Fw::Loco if pitfalls.contains("late-route") => {
+            "Move the route before the auth `.layer(..)`, add `.route_layer(..)` with the auth middleware after it, or move it into the protected sub-router".to_string()
+        }
+        Fw::Axum | Fw::Loco => format!("Add `.route_layer(middleware::from_fn({mw}))` after the route, or an auth extractor parameter"),
+        Fw::Actix if pitfalls.contains("route-wrap-before-to") => "Call `.to(handler)` before `.wrap(middleware)`".into(),
+        Fw::Actix => "Wrap the scope or resource with the auth middleware (`web::scope(..).wrap(..)`), or use `#[get(.., wrap = \"..\")]`".into(),
+        Fw::Rocket => "Add a request guard parameter (not `Option<_>`/`Result<_, _>`)".into(),
+        Fw::Warp => "Put `.and(<auth filter>)` before `.and_then(handler)` in this branch".into(),
+        Fw::Poem => "Add `.with(<auth middleware>)` on an ancestor route".into(),
+        Fw::Salvo => "Add `.hoop(<auth handler>)` on an ancestor router".into(),
+        Fw::Tonic => format!("Use `with_interceptor(svc, {mw})` or `Server::builder().layer(InterceptorLayer::new({mw}))`"),
+    };
+    format!("{s},{always}.")
+}
+
+/// `// fleetward:public <reason>` / `// fleetward:protected-by <name> <reason>` on the
+/// registration line, up to two lines above it, or above the handler fn.
+fn directives(ix: &Index, e: &Entry) -> (Option<String>, Option<(String, Site)>) {
+    let mut places: Vec<(usize, u32, bool)> = Vec::new();
+    if let Some(fi) = ix.files.iter().position(|f| f.rel == e.reg.file) {
+        places.push((fi, e.reg.line, false));
+    }
+    if let Some(id) = e.handler.as_ref().and_then(|h| h.fn_id) {
+        let def = &ix.fns[id];
+        let first = def
+            .attrs
+            .iter()
+            .map(|a| syn::spanned::Spanned::span(a).start().line as u32)
+            .min()
+            .unwrap_or(def.site.line);
+        places.push((def.file, first.min(def.site.line), true));
+    }
+    for (fi, line, above_fn) in places {
+        let f = &ix.files[fi];
+        // The line itself (a trailing comment), then the comment and attribute lines directly
+        // above it (at most two for a registration, three above a handler fn).
+        let max = if above_fn { 3 } else { 2 };
+        let mut lines: Vec<u32> = if above_fn { Vec::new() } else { vec![line] };
+        let mut l = line;
+        while l > 1 && lines.len() < max + usize::from(!above_fn) {
+            l -= 1;
+            let t = f.line(l).trim_start();
+            if !(t.starts_with("//") || t.starts_with("#[")) {
+                break;
+            }
+            lines.push(l);
+        }
+        for l in lines {
+            let text = f.line(l);
+            let Some(at) = text.find("fleetward:") else { continue };
+            if !text[..at].trim_end().ends_with("//") {
+                continue;
+            }
+            let d = &text[at + "fleetward:".len()..];
+            if let Some(reason) = d.strip_prefix("public") {
+                let reason = reason.trim();
+                if !reason.is_empty() {
+                    return (Some(reason.to_string()), None);
+                }
+            } else if let Some(rest) = d.strip_prefix("protected-by") {
+                let mut parts = rest.trim().splitn(2, char::is_whitespace);
+                let name = parts.next().unwrap_or("");
+                let reason = parts.next().unwrap_or("").trim();
+                if !name.is_empty() && !reason.is_empty() {
+                    let site = Site { file: f.rel.clone(), line: l, column: 1 };
+                    return (None, Some((format!("{name} (asserted: {reason})"), site)));
+                }
+            }
+        }
+    }
+    (None, None)
+}
+
+fn place(site: &Site, what: impl Into<String>) -> RoutePlace {
+    RoutePlace { file: site.file.to_string(), line: site.line, column: site.column, what: what.into() }
+}
+
+fn route_info(ix: &Index, service: &str, e: &Entry, j: &Judged, roots: &[String]) -> RouteInfo {
+    let handler_site =
+        e.handler.as_ref().and_then(|h| h.fn_id).map(|id| place(&ix.fns[id].site, ix.fns[id].qual.clone()));
+    let router_fn = ix
+        .fns
+        .iter()
+        .filter(|f| *f.site.file == *e.router.file && f.site.line <= e.router.line)
+        .max_by_key(|f| f.site.line)
+        .map_or(String::new(), |f| f.name.clone());
+    RouteInfo {
+        service: service.to_string(),
+        framework: e.fw.as_str().to_string(),
+        methods: vec![e.method.clone()],
+        path: e.path.clone(),
+        handler: e.handler_name().to_string(),
+        verdict: j.verdict.to_string(),
+        severity: matches!(j.verdict, "unprotected" | "unresolvable").then_some(j.severity),
+        confidence: j.confidence.to_string(),
+        handler_site,
+        registration: place(&e.reg, "registration"),
+        router: place(&e.router, router_fn),
+        composition: e
+            .trail
+            .iter()
+            .map(|s| {
+                place(
+                    &s.site,
+                    if s.detail.is_empty() { s.op.to_string() } else { format!("{} {}", s.op, s.detail) },
+                )
+            })
+            .collect(),
+        evidence: j
+            .evidence
+            .iter()
+            .map(|(m, c, why)| RouteEvidence {
+                name: m.name.clone(),
+                source: m.source.as_str().to_string(),
+                counted: *c,
+                file: m.site.file.to_string(),
+                line: m.site.line,
+                why: why.clone(),
+            })
+            .collect(),
+        protected_by: j.evidence.iter().filter(|(_, c, _)| *c).map(|(m, ..)| m.name.clone()).collect(),
+        pitfalls: if j.verdict != "unprotected" {
+            Vec::new()
+        } else {
+            j.pitfalls.iter().map(|p| p.to_string()).collect()
+        },
+        missed_auth: e
+            .missed
+            .iter()
+            .filter(|m| m.class.enforces())
+            .map(|m| place(&m.site, m.name.clone()))
+            .collect(),
+        reason: if j.verdict == "public" {
+            j.public_reason.clone().unwrap_or_default()
+        } else {
+            j.reason.clone()
+        },
+        fix: j.fix.clone(),
+    }
+    .with_roots(roots)
+}
+
+trait WithRoots {
+    fn with_roots(self, roots: &[String]) -> Self;
+}
+
+impl WithRoots for RouteInfo {
+    fn with_roots(mut self, roots: &[String]) -> Self {
+        if roots.len() > 1 {
+            self.reason.push_str(&format!(" (served from {})", roots.join(", ")));
+        }
+        self
+    }
+}
+
+fn finding(info: &RouteInfo, j: &Judged, e: &Entry, service: &str, _cfg: &AuthConfig) -> Option<Finding> {
+    let rule = match j.verdict {
+        "unprotected" => UNPROTECTED,
+        "unresolvable" => UNRESOLVABLE,
+        _ => return None,
+    };
+    let pitfalls =
+        if info.pitfalls.is_empty() { String::new() } else { format!(" [{}]", info.pitfalls.join(", ")) };
+    let message = match j.verdict {
+        "unprotected" => format!(
+            "{} {} ({}) is reachable without authentication{pitfalls}: {}",
+            e.method,
+            e.path,
+            e.fw.as_str(),
+            j.reason
+        ),
+        _ => format!(
+            "cannot tell whether {} {} ({}) requires authentication: {}",
+            e.method,
+            e.path,
+            e.fw.as_str(),
+            j.reason
+        ),
+    };
+    let mut related =
+        vec![Related { location: loc(&e.router), message: format!("router `{}`", info.router.what) }];
+    for m in e.missed.iter().filter(|m| m.class.enforces()) {
+        related.push(Related {
+            location: loc(&m.site),
+            message: format!("auth layer `{}` applied before this route was added", m.name),
+        });
+    }
+    for s in &e.trail {
+        related.push(Related {
+            location: loc(&s.site),
+            message: format!("{} {}", s.op, s.detail).trim().to_string(),
+        });
+    }
+    related.dedup_by(|a, b| a.location == b.location && a.message == b.message);
+    let mut f = Finding::new(rule, j.severity, message, loc(&e.reg))
+        .with_key(format!("{}|{}|{}|{}", e.fw.as_str(), e.method, e.path, e.handler_name()))
+        .with_services(vec![service.to_string()])
+        .with_help(j.fix.clone())
+        .with_related(related);
+    f.route = Some(Box::new(info.clone()));
+    Some(f)
+}
+
+fn loc(s: &Site) -> Location {
+    Location::new(s.file.to_string(), Span::at(s.line, s.column))
+}
+
+fn describe_public(p: &PublicEntry) -> String {
+    match &p.matcher {
+        PublicMatch::Path(x) => format!("path `{x}`"),
+        PublicMatch::Glob(g) => format!("glob `{}`", g.pattern),
+        PublicMatch::Regex(r) => format!("regex `{}`", r.as_str()),
+        PublicMatch::Grpc(g) => format!("grpc `{g}`"),
+    }
+}
