@@ -65,6 +65,11 @@ pub fn join_path(prefix: &str, path: &str) -> String {
 /// Parameters as `{name}` (axum `:id`, `*rest`, actix `{id:re}`, Rocket `<id>`/`<p..>`, salvo
 /// `<id>`); tail wildcards `{*name}`.
 pub fn normalize(path: &str) -> String {
+    // Rocket query parameters (`/search?<q>`) are not part of the path.
+    let path = match path.find('?') {
+        Some(q) if path[q..].contains('<') => &path[..q],
+        _ => path,
+    };
     let segs: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -152,6 +157,7 @@ impl Interp<'_> {
                 Value::Server(fw.unwrap_or(Fw::Poem))
             }
             ("Server", "builder") => Value::Grpc(Vec::new(), Vec::new()),
+            ("Server", "build") if resolved.starts_with("actix_server") => Value::Server(Fw::Actix),
             ("rocket", "build" | "custom") => Value::Routes(RouteSet::new(Fw::Rocket, "Rocket", site)),
             // Routers.
             ("Router", "new") => match fw {
@@ -394,7 +400,12 @@ impl Interp<'_> {
         let ix = self.ix;
         match recv {
             Value::Path(_, resolved, _) => {
-                ix.fn_by_qual.get(&format!("{resolved}::{name}")).copied().or_else(|| {
+                let direct = ix.fn_by_qual.get(&format!("{resolved}::{name}")).or_else(|| {
+                    // A value made by a constructor (`Server::new(..)`): the constructor's type.
+                    let (ty, _) = resolved.rsplit_once("::")?;
+                    ix.fn_by_qual.get(&format!("{ty}::{name}"))
+                });
+                direct.copied().or_else(|| {
                     let ty = resolved.rsplit("::").next()?;
                     let ids = ix.fn_by_name.get(name)?;
                     let hits: Vec<usize> =
@@ -402,20 +413,9 @@ impl Interp<'_> {
                     (hits.len() == 1).then(|| hits[0])
                 })
             }
-            Value::Opaque(r, _) => {
-                if r == "self"
-                    && let Some(ty) = &f.self_ty
-                    && let Some(&id) = ix.fn_by_qual.get(&format!("{}::{ty}::{name}", f.module))
-                {
-                    return Some(id);
-                }
-                let ids = ix.fn_by_name.get(name)?;
-                let hits: Vec<usize> = ids
-                    .iter()
-                    .copied()
-                    .filter(|&i| ix.fns[i].self_ty.is_some() && ix.fns[i].sig.receiver().is_some())
-                    .collect();
-                (hits.len() == 1 && !HTTP_METHODS.contains(&name)).then(|| hits[0])
+            Value::Opaque(r, _) if r == "self" => {
+                let ty = f.self_ty.as_ref()?;
+                ix.fn_by_qual.get(&format!("{}::{ty}::{name}", f.module)).copied()
             }
             _ => None,
         }
@@ -623,6 +623,12 @@ impl Interp<'_> {
         site: Site,
         _turbofish: &Option<syn::AngleBracketedGenericArguments>,
     ) -> Value {
+        // An unknown builder given one router (`HttpServiceBuilder::default().finish(app)`).
+        if matches!(recv, Value::Path(..) | Value::Opaque(..))
+            && let Some(r) = super::interp::single_router(&args)
+        {
+            return r;
+        }
         if TRANSPARENT.contains(&name) {
             return recv;
         }
@@ -672,6 +678,15 @@ impl Interp<'_> {
                 _ => Value::Grpc(layers, svcs),
             },
             Value::Svc(svcs) => Value::Svc(svcs),
+            Value::Server(Fw::Actix) if name == "bind" && args.len() == 3 => {
+                // actix_server `Server::build().bind(name, addr, || app factory)`.
+                let v = match arg(2) {
+                    Value::Closure(c, env) => self.call_closure(f, &c, &env, Vec::new()),
+                    other => other,
+                };
+                self.served.push(super::interp::Served { value: v, site });
+                Value::Server(Fw::Actix)
+            }
             Value::Server(fw) => match name {
                 "run" | "serve" | "run_with_graceful_shutdown" | "serve_with_graceful_shutdown"
                     if !args.is_empty() =>
@@ -722,6 +737,38 @@ impl Interp<'_> {
                 }
                 _ => Value::Mw(ms),
             },
+            // `opt.map(|x| Layer::new(x))`, `opt.and_then(..)`: the closure's result, conditional
+            // on the option (handled by the caller's condition, if any).
+            Value::Path(..) | Value::Opaque(..)
+                if matches!(name, "map" | "and_then" | "map_or_else" | "unwrap_or_else")
+                    && args.iter().any(|a| matches!(a, Value::Closure(..))) =>
+            {
+                // Not evaluated (closures over option values are everywhere in real code):
+                // a body that is one constructor call gives that constructor's name.
+                let c = args
+                    .iter()
+                    .rev()
+                    .find(|a| matches!(a, Value::Closure(..)))
+                    .cloned()
+                    .unwrap_or(Value::Unit);
+                match c {
+                    Value::Closure(c, _) => match &*c.body {
+                        syn::Expr::Call(call) => match &*call.func {
+                            syn::Expr::Path(p) => {
+                                let written = path_text(&p.path);
+                                let resolved = self.resolve(f, &p.path).unwrap_or_else(|| written.clone());
+                                Value::Path(written, resolved, self.site(f, p.span()))
+                            }
+                            _ => recv,
+                        },
+                        _ => recv,
+                    },
+                    _ => recv,
+                }
+            }
+            Value::Path(..) | Value::Opaque(..) if super::interp::single_router(&args).is_some() => {
+                super::interp::single_router(&args).unwrap_or(Value::Unit)
+            }
             Value::Path(w, r, psite) => match name {
                 "force_passed" if matches!(arg(0), Value::Bool(true)) => {
                     let mut m = self.named_mw(&r, psite, Source::Hoop);
@@ -757,8 +804,10 @@ impl Interp<'_> {
                     }
                     Value::List(items)
                 }
-                "concat" | "join" if items.iter().all(|i| matches!(i, Value::Str(_))) => {
-                    Value::Str(items.iter().map(|i| self.string_of(i, "")).collect())
+                "concat" | "join" if args.is_empty() => {
+                    // `[base, "/admin"].concat()`: unknown parts become `{dyn:..}` segments.
+                    let parts: Vec<String> = items.iter().map(|i| self.string_of(i, "?")).collect();
+                    Value::Str(parts.join(""))
                 }
                 "into_iter" | "iter" | "collect" => Value::List(items),
                 _ => Value::List(items),

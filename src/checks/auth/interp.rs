@@ -12,6 +12,8 @@ use syn::spanned::Spanned;
 
 /// Cap on inlined evaluations per root (spec §3: past it, routes are `unresolvable`).
 const BUDGET: usize = 50_000;
+/// Cap on inlined evaluations for all the roots of one workspace.
+pub const UNIT_BUDGET: usize = 200_000;
 
 /// A function being evaluated.
 pub struct Frame {
@@ -40,6 +42,9 @@ pub struct Interp<'a> {
     pub served: Vec<Served>,
     /// Notes for `-v` / JSON (`unresolved` middleware and values).
     pub unresolved_mw: Vec<String>,
+    /// After a call: the final values of its `&mut` parameters, by argument position, for
+    /// the caller to write back (`configure(cfg)` helpers that fill a `ServiceConfig`).
+    pub mut_out: Vec<(usize, Value)>,
 }
 
 impl<'a> Interp<'a> {
@@ -52,6 +57,7 @@ impl<'a> Interp<'a> {
             stack: Vec::new(),
             served: Vec::new(),
             unresolved_mw: Vec::new(),
+            mut_out: Vec::new(),
         }
     }
 
@@ -109,6 +115,22 @@ impl<'a> Interp<'a> {
         self.stack.push(id);
         let tail = self.eval_block(&mut frame, &block);
         self.stack.pop();
+        let offset = usize::from(def.sig.receiver().is_some());
+        self.mut_out = def
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                syn::FnArg::Typed(t) => Some(t),
+                _ => None,
+            })
+            .enumerate()
+            .filter(|(_, t)| matches!(&*t.ty, syn::Type::Reference(r) if r.mutability.is_some()))
+            .filter_map(|(i, t)| match &*t.pat {
+                syn::Pat::Ident(p) => frame.env.get(&p.ident.to_string()).map(|v| (i + offset, v.clone())),
+                _ => None,
+            })
+            .collect();
         let mut results = std::mem::take(&mut frame.returns);
         if !matches!(tail, Value::Unit) || results.is_empty() {
             results.push(tail);
@@ -179,7 +201,7 @@ impl<'a> Interp<'a> {
                     let v = self.eval_expr(f, e);
                     // `cfg.service(..)`, `v.push(..)`: builder calls on a local apply in place.
                     if let syn::Expr::MethodCall(m) = e
-                        && let Some(name) = local_receiver(&m.receiver)
+                        && let Some(name) = local_receiver(chain_root(&m.receiver))
                         && f.env.contains_key(&name)
                         && is_builder(&v)
                     {
@@ -210,7 +232,17 @@ impl<'a> Interp<'a> {
 
     pub fn eval_expr(&mut self, f: &mut Frame, e: &syn::Expr) -> Value {
         match e {
-            syn::Expr::Path(p) => self.eval_path(f, &p.path),
+            syn::Expr::Path(p) => match &p.qself {
+                // `<routes::Api as Routes>::configure`: the method on the type.
+                Some(q) => {
+                    let ty = super::frameworks::quote_text(&*q.ty);
+                    let last = p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                    let path: syn::Path =
+                        syn::parse_str(&format!("{ty}::{last}")).unwrap_or_else(|_| p.path.clone());
+                    self.eval_path(f, &path)
+                }
+                None => self.eval_path(f, &p.path),
+            },
             syn::Expr::Call(c) => self.eval_call(f, c),
             syn::Expr::MethodCall(m) => {
                 let recv = self.eval_expr(f, &m.receiver);
@@ -341,7 +373,10 @@ impl<'a> Interp<'a> {
         let resolved = self.resolve(f, path);
         if let Some(r) = &resolved {
             if let Some(e) = self.ix.consts.get(r).cloned() {
-                return self.eval_expr(f, &e);
+                return match self.eval_expr(f, &e) {
+                    v @ (Value::Str(_) | Value::List(_) | Value::Bool(_)) => v,
+                    _ => Value::opaque(written, site),
+                };
             }
             if let Some((id, heuristic)) = self.find_fn(f, r) {
                 let mut h = handler_of(self.ix, id);
@@ -399,17 +434,47 @@ impl<'a> Interp<'a> {
         let written = path_text(&p.path);
         let resolved = self.resolve(f, &p.path).unwrap_or_else(|| written.clone());
         let args: Vec<Value> = c.args.iter().map(|a| self.eval_expr(f, a)).collect();
+        let turbofish = p.path.segments.last().map(|s| &s.arguments);
+        // Conditional wrappers are classified from their inner middleware, even when the
+        // workspace defines them (`ConditionEx::from_option(x)`).
+        if owner.contains("Condition")
+            && let Some(v) =
+                self.builtin_call(f, &written, &resolved, args.clone(), &c.args, site.clone(), turbofish)
+        {
+            return v;
+        }
         if let Some((id, _)) = self.find_fn(f, &resolved) {
             let self_value =
                 if self.ix.fns[id].sig.receiver().is_some() { args.first().cloned() } else { None };
             let args = if self_value.is_some() { args[1..].to_vec() } else { args };
-            return self.call_fn(id, args, self_value);
+            let v = self.call_fn(id, args, self_value);
+            // `helper(cfg)` with `cfg: &mut ServiceConfig`: what it registered stays in `cfg`.
+            for (i, out) in std::mem::take(&mut self.mut_out) {
+                if let Some(name) = c.args.get(i).and_then(local_receiver) {
+                    f.env.insert(name, out);
+                }
+            }
+            // A result the interpreter cannot model (a struct, an unknown value) keeps the
+            // name of the fn that made it, so a middleware constructor is classified by name.
+            return match v {
+                Value::Path(..) | Value::Opaque(..) | Value::Unit => {
+                    Value::Path(written, self.ix.fns[id].qual.clone(), site)
+                }
+                other => other,
+            };
         }
-        let turbofish = p.path.segments.last().map(|s| &s.arguments);
         if let Some(v) =
             self.builtin_call(f, &written, &resolved, args.clone(), &c.args, site.clone(), turbofish)
         {
             return v;
+        }
+        if matches!(owner, "Vec" | "VecDeque") && matches!(last.as_str(), "new" | "with_capacity" | "default")
+        {
+            return Value::List(Vec::new());
+        }
+        if let Some(r) = single_router(&args) {
+            // An unknown wrapper of one router (`map_config(app, f)`): the router goes through.
+            return r;
         }
         Value::Path(written, resolved, site)
     }
@@ -538,6 +603,14 @@ impl<'a> Interp<'a> {
     }
 }
 
+/// The one router among `args`, when there is exactly one.
+pub fn single_router(args: &[Value]) -> Option<Value> {
+    let mut routers =
+        args.iter().filter(|a| matches!(a, Value::Routes(_) | Value::Filter(_) | Value::Grpc(..)));
+    let first = routers.next()?;
+    routers.next().is_none().then(|| first.clone())
+}
+
 /// A middleware candidate list from a path: `a::Foo::bearer` -> [`a::Foo::bearer`, `a::Foo`].
 pub fn candidates(resolved: &str) -> Vec<String> {
     let mut out = vec![resolved.to_string()];
@@ -615,6 +688,14 @@ fn expr_attrs(e: &syn::Expr) -> &[syn::Attribute] {
         syn::Expr::Block(b) => &b.attrs,
         _ => &[],
     }
+}
+
+/// The receiver a method-call chain starts from (`cfg` in `cfg.service(a).service(b)`).
+fn chain_root(mut e: &syn::Expr) -> &syn::Expr {
+    while let syn::Expr::MethodCall(m) = e {
+        e = &m.receiver;
+    }
+    e
 }
 
 /// `x` in `x.m(..)` / `x = ..` when `x` is a plain local name.

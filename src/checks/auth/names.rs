@@ -109,12 +109,10 @@ impl Names {
                 return Class::Auth;
             }
         }
-        match candidates.first() {
-            Some(c) if self.suspect(last_segment(c)) => {
-                Class::Unknown("looks like auth; add it to the policy".into())
-            }
-            _ => Class::NotAuth,
+        if candidates.iter().any(|c| self.suspect(last_segment(c))) {
+            return Class::Unknown("looks like auth; add it to the policy".into());
         }
+        Class::NotAuth
     }
 
     /// Whether an actix guard type enforces.

@@ -147,6 +147,8 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
     // Roots.
     let names_for = |fw: Fw| Names::for_service(cfg, fw, None);
     let mut served: Vec<(Served, usize, String)> = Vec::new();
+    // One evaluation budget for the whole unit, so no code shape can make the run explode.
+    let mut budget = super::interp::UNIT_BUDGET;
     for id in 0..ix.fns.len() {
         let def = &ix.fns[id];
         let is_launch =
@@ -156,11 +158,13 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         let referenced = ix.referenced.contains(&def.name) && def.name != "main";
         let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
         let exported = def.is_pub && !referenced && exports_router(&def.sig);
-        if !(is_launch || (has_marker && !referenced) || exported) {
+        if !(is_launch || has_marker || exported) {
             continue;
         }
         let mut it = Interp::new(&ix, &names_for, cfg.max_call_depth);
+        it.budget = budget;
         let v = it.call_fn(id, Vec::new(), None);
+        budget = it.budget;
         let krate = ix.files[def.file].krate;
         let root_name = def.qual.split_once("::").map_or(def.qual.clone(), |(_, r)| r.to_string());
         if is_launch || (exported && it.served.is_empty()) {
@@ -173,6 +177,11 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
             served.push((Served { value: v, site: def.site.clone() }, krate, root_name.clone()));
         }
         for s in std::mem::take(&mut it.served) {
+            // A helper that serves its parameter is reached from its callers; as a root of
+            // its own it would serve an unknown value.
+            if referenced && matches!(&s.value, Value::Opaque(r, _) if r.starts_with("parameter `")) {
+                continue;
+            }
             served.push((s, krate, root_name.clone()));
         }
     }
@@ -192,7 +201,11 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
             );
             routes
                 .entry(key)
-                .and_modify(|(_, roots)| roots.push(root.clone()))
+                .and_modify(|(_, roots)| {
+                    if !roots.contains(&root) {
+                        roots.push(root.clone());
+                    }
+                })
                 .or_insert((e, vec![root.clone()]));
         }
     }
@@ -246,8 +259,13 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
     // `--suggest-policy`: extractor impls and auth-looking names not configured.
     let names = names_for(Fw::Axum);
     for t in &ix.extractor_impls {
-        if names.classify_extractor(t, false).is_none() && names.suspect(t) {
-            out.suggestions.push(("extractors".into(), t.clone(), "impl FromRequest(Parts)".into()));
+        if names.classify_extractor(t, false).is_none() {
+            let why = if names.suspect(t) {
+                "impl FromRequest(Parts), name looks like auth"
+            } else {
+                "impl FromRequest(Parts)"
+            };
+            out.suggestions.push(("extractors".into(), t.clone(), why.into()));
         }
     }
     for t in &ix.security_schemes {
