@@ -46,6 +46,13 @@ fn demo_reports_exactly_the_expected_findings() {
         ("advisories/vulnerability".into(), "services/Cargo.lock".into(), 40, s(&["gateway"]), false),
         ("advisories/vulnerability".into(), "services/Cargo.lock".into(), 77, s(&["billing"]), false),
         ("advisories/vulnerability".into(), "services/Cargo.lock".into(), 97, s(&["ledger"]), false),
+        (
+            "auth/unauthenticated-route".into(),
+            "services/gateway/src/gatewayd.rs".into(),
+            33,
+            s(&["gateway"]),
+            false,
+        ),
         ("manifest/missing-lockfile".into(), "tools/reporter/Cargo.toml".into(), 1, s(&["reporter"]), false),
     ];
     assert_eq!(got, expected, "{}", serde_json::to_string_pretty(&report["findings"]).unwrap());

@@ -490,8 +490,7 @@ impl Interp<'_> {
                 super::handler::collect_calls(&c.body, &mut calls);
                 if calls.iter().any(|c| names.is_guard_call(c)) {
                     Class::Auth
-                } else if names.suspect(&super::interp::src_text(&self.ix.files[f.file].text, c.body.span()))
-                {
+                } else if names.suspect(&super::interp::src_text(&self.ix.files[f.file], c.body.span())) {
                     Class::Unknown("closure that looks like auth; name its check in `guard_calls`".into())
                 } else {
                     Class::NotAuth

@@ -9,6 +9,44 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 use syn::visit::Visit;
 
+/// Words a fn body must contain for the interpreter to need it (constructors, composition
+/// and serving of every modelled framework, middleware constructors).
+const ROUTER_WORDS: &[&str] = &[
+    "Router",
+    "App::",
+    "scope",
+    "resource",
+    "route",
+    "service",
+    "configure",
+    "serve",
+    "mount",
+    "nest",
+    "merge",
+    "layer",
+    "wrap",
+    "Server",
+    "hoop",
+    "push",
+    "at(",
+    ".with",
+    "Filter",
+    "warp",
+    "path!",
+    "interceptor",
+    "launch",
+    "rocket",
+    "Route",
+    "Layer",
+    "from_fn",
+    "map_request",
+    "Condition",
+    "Auth",
+    "auth",
+    "guard",
+    "Guard",
+];
+
 /// One crate (package) of the analysed workspace.
 #[derive(Debug)]
 pub struct CrateInfo {
@@ -24,6 +62,8 @@ pub struct CrateInfo {
 pub struct FileInfo {
     pub rel: Rc<str>,
     pub text: String,
+    /// Byte offset of the start of each line.
+    pub line_starts: Vec<usize>,
     pub krate: usize,
     /// Frameworks this file imports (first segments of its `use` paths).
     pub frameworks: BTreeSet<Fw>,
@@ -32,7 +72,9 @@ pub struct FileInfo {
 impl FileInfo {
     /// The 1-based line `n`, or "".
     pub fn line(&self, n: u32) -> &str {
-        self.text.lines().nth(n.saturating_sub(1) as usize).unwrap_or("")
+        let Some(&start) = self.line_starts.get(n.saturating_sub(1) as usize) else { return "" };
+        let end = self.line_starts.get(n as usize).map_or(self.text.len(), |e| e.saturating_sub(1));
+        self.text.get(start..end.max(start)).unwrap_or("").trim_end_matches('\r')
     }
 }
 
@@ -100,6 +142,8 @@ pub struct Index {
     pub referenced: HashSet<String>,
     /// Trait impls waiting for the crate's imports: (module, trait path, type, methods).
     pending_impls: Vec<PendingImpl>,
+    /// Keep every fn body (the policy names guard calls, which any handler body may hold).
+    pub keep_all_bodies: bool,
     /// Files that did not parse: (file, line, column, message).
     pub parse_errors: Vec<(usize, u32, u32, String)>,
 }
@@ -127,7 +171,16 @@ impl Index {
                 self.modules.entry(parent).or_default().items.insert(module[i].clone());
             }
             let parsed = syn::parse_file(&text);
-            self.files.push(FileInfo { rel: rel.clone(), text, krate, frameworks: BTreeSet::new() });
+            let line_starts = std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+                .collect();
+            self.files.push(FileInfo {
+                rel: rel.clone(),
+                text,
+                line_starts,
+                krate,
+                frameworks: BTreeSet::new(),
+            });
             match parsed {
                 Ok(ast) => {
                     let mut fws = BTreeSet::new();
@@ -170,7 +223,7 @@ impl Index {
                         file,
                         self_ty: None,
                         sig: f.sig.clone(),
-                        block: Rc::new((*f.block).clone()),
+                        block: self.body(file, &f.block),
                         attrs: f.attrs.clone(),
                         is_pub: matches!(f.vis, syn::Visibility::Public(_)),
                         site: site(&rel, f.sig.ident.span()),
@@ -243,6 +296,19 @@ impl Index {
         }
     }
 
+    /// A fn body worth keeping: one that can build, compose or serve routers, or guard a
+    /// handler. Others are kept as an empty block (their signature and attributes are what the
+    /// check reads), so memory follows the router code, not the size of the crate.
+    fn body(&self, file: usize, block: &syn::Block) -> Rc<syn::Block> {
+        use syn::spanned::Spanned;
+        let text = super::interp::src_text(&self.files[file], block.span());
+        if ROUTER_WORDS.iter().any(|w| text.contains(w)) || self.keep_all_bodies {
+            Rc::new(block.clone())
+        } else {
+            Rc::new(syn::Block { brace_token: block.brace_token, stmts: Vec::new() })
+        }
+    }
+
     fn module_item(&mut self, module: &str, name: &str) {
         self.modules.entry(module.to_string()).or_default().items.insert(name.to_string());
     }
@@ -272,7 +338,7 @@ impl Index {
                     file,
                     self_ty: Some(ty.clone()),
                     sig: f.sig.clone(),
-                    block: Rc::new(f.block.clone()),
+                    block: self.body(file, &f.block),
                     attrs: f.attrs.clone(),
                     is_pub: matches!(f.vis, syn::Visibility::Public(_)) || imp.trait_.is_some(),
                     site: site(&rel, f.sig.ident.span()),

@@ -108,6 +108,8 @@ fn strip_dyn(path: &str) -> String {
 pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[usize]) -> Analysis {
     let cfg = &policy.auth;
     let mut ix = Index::default();
+    ix.keep_all_bodies =
+        !cfg.names.guard_calls.is_empty() || cfg.services.iter().any(|s| !s.names.guard_calls.is_empty());
     for &i in members {
         let p = &fleet.packages[i];
         let files: Vec<(String, String, String)> = fleet
@@ -153,8 +155,7 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         let def = &ix.fns[id];
         let is_launch =
             def.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "launch"));
-        let body =
-            super::interp::src_text(&ix.files[def.file].text, syn::spanned::Spanned::span(&*def.block));
+        let body = super::interp::src_text(&ix.files[def.file], syn::spanned::Spanned::span(&*def.block));
         let referenced = ix.referenced.contains(&def.name) && def.name != "main";
         let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
         let exported = def.is_pub && !referenced && exports_router(&def.sig);
