@@ -206,6 +206,7 @@ async fn main() {
         .route("/guarded", get(guarded).route_layer(middleware::from_fn(require_session)));
     axum::serve(l, app).await.unwrap();
 }
+// fleetward:protected-by gateway checked upstream
 "#,
     );
     repo.file(
@@ -257,8 +258,17 @@ severity = "medium"
         [
             (10, "public entry glob `/old/**`: matches no route".to_string()),
             (14, "public entry path `/guarded`: matches only routes that are protected anyway".to_string()),
+            (19, "`fleetward:protected-by gateway` is not on or above a route registration or handler of a served route".to_string()),
         ]
     );
+    let no_reason: Vec<u64> = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "fleetward/suppression-without-reason")
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(no_reason, [11]);
 }
 
 #[test]

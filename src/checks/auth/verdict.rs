@@ -158,7 +158,7 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         let body = super::interp::src_text(&ix.files[def.file], syn::spanned::Spanned::span(&*def.block));
         let referenced = ix.referenced.contains(&def.name) && def.name != "main";
         let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
-        let exported = def.is_pub && !referenced && exports_router(&def.sig);
+        let exported = (cfg.all_routers || (def.is_pub && !referenced)) && exports_router(&def.sig);
         if !(is_launch || has_marker || exported) {
             continue;
         }
@@ -213,12 +213,16 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
     // Rocket ranked fallbacks need every route of the same path.
     let all: Vec<Entry> = routes.values().map(|(e, _)| e.clone()).collect();
     let mut used_public: BTreeSet<(bool, u32)> = BTreeSet::new();
+    let mut used_directives: BTreeSet<(usize, u32)> = BTreeSet::new();
     let mut public_hits: BTreeMap<(bool, u32), bool> = BTreeMap::new();
     for ((krate, ..), (e, roots)) in routes {
         let pkg = &fleet.packages[ix.crates[krate].pkg];
         let svc = cfg.services.iter().find(|o| o.selector.matches(pkg));
         let names = Names::for_service(cfg, e.fw, svc.map(|o| (&o.names, o.replace)));
         let judged = judge(&ix, cfg, &names, svc, &e, &all);
+        if let Some(at) = judged.directive_at {
+            used_directives.insert(at);
+        }
         if let Some((is_svc, line, protected)) = judged.public_entry {
             used_public.insert((is_svc, line));
             let h = public_hits.entry((is_svc, line)).or_insert(true);
@@ -255,6 +259,39 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         let _ = &used_public;
         for o in &cfg.services {
             stale(&o.public, true, "service public entry");
+        }
+    }
+    // Directives without a reason are ignored (a warning); directives no route used are stale.
+    for (fi, line, d) in all_directives(&ix) {
+        let rel = ix.files[fi].rel.to_string();
+        let (spelled, has_reason) = match &d {
+            Directive::Public(r) => ("fleetward:public".to_string(), r.is_some()),
+            Directive::ProtectedBy(n, r) => {
+                (format!("fleetward:protected-by {n}"), r.is_some() && !n.is_empty())
+            }
+        };
+        if !has_reason {
+            out.findings.push(
+                Finding::new(
+                    "fleetward/suppression-without-reason",
+                    Severity::Low,
+                    format!("`{spelled}` has no reason, so it is ignored; write why after it"),
+                    Location::new(rel.clone(), Span::line(line)),
+                )
+                .with_key(format!("auth-directive|{spelled}")),
+            );
+        } else if !used_directives.contains(&(fi, line)) {
+            out.findings.push(
+                Finding::new(
+                    STALE,
+                    Severity::Info,
+                    format!(
+                        "`{spelled}` is not on or above a route registration or handler of a served route"
+                    ),
+                    Location::new(rel, Span::line(line)),
+                )
+                .with_key(format!("directive|{spelled}")),
+            );
         }
     }
     // `--suggest-policy`: extractor impls and auth-looking names not configured.
@@ -387,6 +424,8 @@ pub struct Judged {
     /// (per-service entry, policy line, route protected anyway) of the public entry used.
     pub public_entry: Option<(bool, u32, bool)>,
     pub public_reason: Option<String>,
+    /// The in-source directive used, as (file, line).
+    pub directive_at: Option<(usize, u32)>,
 }
 
 fn judge(
@@ -418,7 +457,7 @@ fn judge(
         }
     }
     // In-source directives.
-    let (public_directive, asserted) = directives(ix, e);
+    let (public_directive, asserted, directive_at) = directives(ix, e);
     if let Some((name, site)) = asserted {
         evidence.push(Mw {
             name,
@@ -571,6 +610,7 @@ fn judge(
         fix,
         public_entry: public.as_ref().filter(|(_, l, _)| *l > 0).map(|(s, l, _)| (*s, *l, protected)),
         public_reason: public.map(|(_, _, r)| r),
+        directive_at,
     }
 }
 
@@ -630,7 +670,49 @@ fn fix_for(e: &Entry, pitfalls: &BTreeSet<&'static str>, names: &Names) -> Strin
 
 /// `// fleetward:public <reason>` / `// fleetward:protected-by <name> <reason>` on the
 /// registration line, up to two lines above it, or above the handler fn.
-fn directives(ix: &Index, e: &Entry) -> (Option<String>, Option<(String, Site)>) {
+/// An in-source auth directive: `public` with its reason, or `protected-by` with the name and
+/// reason; `None` inside when the reason is missing.
+enum Directive {
+    Public(Option<String>),
+    ProtectedBy(String, Option<String>),
+}
+
+fn parse_directive(text: &str) -> Option<Directive> {
+    let at = text.find("fleetward:")?;
+    if !text[..at].trim_end().ends_with("//") {
+        return None;
+    }
+    let d = &text[at + "fleetward:".len()..];
+    let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    if let Some(reason) = d.strip_prefix("public") {
+        Some(Directive::Public(non_empty(reason)))
+    } else if let Some(rest) = d.strip_prefix("protected-by") {
+        let mut parts = rest.trim().splitn(2, char::is_whitespace);
+        let name = parts.next().unwrap_or("").to_string();
+        Some(Directive::ProtectedBy(name, parts.next().and_then(non_empty)))
+    } else {
+        None
+    }
+}
+
+/// Every auth directive of the unit: (file, line, directive).
+fn all_directives(ix: &Index) -> Vec<(usize, u32, Directive)> {
+    let mut out = Vec::new();
+    for (fi, f) in ix.files.iter().enumerate() {
+        for at in memchr::memmem::find_iter(f.text.as_bytes(), b"fleetward:") {
+            let line = f.line_starts.partition_point(|&s| s <= at) as u32;
+            if let Some(d) = parse_directive(f.line(line)) {
+                out.push((fi, line, d));
+            }
+        }
+    }
+    out
+}
+
+/// The directive covering a route, and the (file, line) it is on.
+type Directives = (Option<String>, Option<(String, Site)>, Option<(usize, u32)>);
+
+fn directives(ix: &Index, e: &Entry) -> Directives {
     let mut places: Vec<(usize, u32, bool)> = Vec::new();
     if let Some(fi) = ix.files.iter().position(|f| f.rel == e.reg.file) {
         places.push((fi, e.reg.line, false));
@@ -661,29 +743,17 @@ fn directives(ix: &Index, e: &Entry) -> (Option<String>, Option<(String, Site)>)
             lines.push(l);
         }
         for l in lines {
-            let text = f.line(l);
-            let Some(at) = text.find("fleetward:") else { continue };
-            if !text[..at].trim_end().ends_with("//") {
-                continue;
-            }
-            let d = &text[at + "fleetward:".len()..];
-            if let Some(reason) = d.strip_prefix("public") {
-                let reason = reason.trim();
-                if !reason.is_empty() {
-                    return (Some(reason.to_string()), None);
-                }
-            } else if let Some(rest) = d.strip_prefix("protected-by") {
-                let mut parts = rest.trim().splitn(2, char::is_whitespace);
-                let name = parts.next().unwrap_or("");
-                let reason = parts.next().unwrap_or("").trim();
-                if !name.is_empty() && !reason.is_empty() {
+            match parse_directive(f.line(l)) {
+                Some(Directive::Public(Some(reason))) => return (Some(reason), None, Some((fi, l))),
+                Some(Directive::ProtectedBy(name, Some(reason))) if !name.is_empty() => {
                     let site = Site { file: f.rel.clone(), line: l, column: 1 };
-                    return (None, Some((format!("{name} (asserted: {reason})"), site)));
+                    return (None, Some((format!("{name} (asserted: {reason})"), site)), Some((fi, l)));
                 }
+                _ => {}
             }
         }
     }
-    (None, None)
+    (None, None, None)
 }
 
 fn place(site: &Site, what: impl Into<String>) -> RoutePlace {
