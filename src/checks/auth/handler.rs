@@ -107,6 +107,7 @@ impl Interp<'_> {
         let def = &self.ix.fns[id];
         let rel = self.ix.files[def.file].rel.clone();
         let module = def.module.clone();
+        let scope = self.ix.scope_prefix.get(&module).cloned().unwrap_or_default();
         let file = def.file;
         let attrs = route_attrs(&def.attrs);
         let mut out = Vec::new();
@@ -135,8 +136,13 @@ impl Interp<'_> {
                 }
             }
             for m in &ra.methods {
-                let mut e =
-                    Entry::new(fw, super::frameworks::normalize(&ra.path), m, Some(h.clone()), reg.clone());
+                let mut e = Entry::new(
+                    fw,
+                    super::frameworks::normalize(&super::frameworks::join_path(&scope, &ra.path)),
+                    m,
+                    Some(h.clone()),
+                    reg.clone(),
+                );
                 e.rank = ra.rank;
                 for w in &wrap_mws {
                     e.add_evidence(w);

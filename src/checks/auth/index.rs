@@ -142,6 +142,8 @@ pub struct Index {
     pub referenced: HashSet<String>,
     /// Trait impls waiting for the crate's imports: (module, trait path, type, methods).
     pending_impls: Vec<PendingImpl>,
+    /// Route prefix of an actix `#[scope("/p")]` module (qualified module -> prefix).
+    pub scope_prefix: HashMap<String, String>,
     /// Keep every fn body (the policy names guard calls, which any handler body may hold).
     pub keep_all_bodies: bool,
     /// Files that did not parse: (file, line, column, message).
@@ -288,7 +290,18 @@ impl Index {
                     let name = m.ident.to_string();
                     self.module_item(module, &name);
                     if let Some((_, items)) = &m.content {
-                        self.add_items(items, &format!("{module}::{name}"), file, krate, fws);
+                        let inner = format!("{module}::{name}");
+                        // actix `#[scope("/api")] mod api { #[get("/x")] .. }`: routes inside
+                        // are prefixed with the scope path.
+                        let scope = m
+                            .attrs
+                            .iter()
+                            .find(|a| a.path().segments.last().is_some_and(|s| s.ident == "scope"));
+                        if let Some(lit) = scope.and_then(|a| a.parse_args::<syn::LitStr>().ok()) {
+                            let outer = self.scope_prefix.get(module).cloned().unwrap_or_default();
+                            self.scope_prefix.insert(inner.clone(), format!("{outer}{}", lit.value()));
+                        }
+                        self.add_items(items, &inner, file, krate, fws);
                     }
                 }
                 _ => {}
