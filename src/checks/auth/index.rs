@@ -144,6 +144,8 @@ pub struct Index {
     pending_impls: Vec<PendingImpl>,
     /// Route prefix of an actix `#[scope("/p")]` module (qualified module -> prefix).
     pub scope_prefix: HashMap<String, String>,
+    /// Modules declared `#[cfg(test)] mod x;` (their files are skipped as roots).
+    pub test_modules: HashSet<String>,
     /// Keep every fn body (the policy names guard calls, which any handler body may hold).
     pub keep_all_bodies: bool,
     /// Files that did not parse: (file, line, column, message).
@@ -212,6 +214,10 @@ impl Index {
         let rel = self.files[file].rel.clone();
         for item in items {
             if crate::checks::source::is_test_attr(item_attrs(item)) {
+                // `#[cfg(test)] mod tests;`: its file is test code too.
+                if let syn::Item::Mod(m) = item {
+                    self.test_modules.insert(format!("{module}::{}", m.ident));
+                }
                 continue;
             }
             match item {
@@ -482,6 +488,20 @@ impl Index {
         match self.fn_by_name.get(last).map(Vec::as_slice) {
             Some([one]) => Some((*one, true)),
             _ => None,
+        }
+    }
+
+    /// Whether `module` is, or is inside, a module declared under `#[cfg(test)]`.
+    pub fn in_test_module(&self, module: &str) -> bool {
+        let mut m = module;
+        loop {
+            if self.test_modules.contains(m) {
+                return true;
+            }
+            match m.rsplit_once("::") {
+                Some((parent, _)) => m = parent,
+                None => return false,
+            }
         }
     }
 

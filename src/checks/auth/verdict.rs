@@ -159,7 +159,7 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         let referenced = ix.referenced.contains(&def.name) && def.name != "main";
         let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
         let exported = (cfg.all_routers || (def.is_pub && !referenced)) && exports_router(&def.sig);
-        if !(is_launch || has_marker || exported) {
+        if !(is_launch || has_marker || exported) || ix.in_test_module(&def.module) {
             continue;
         }
         let mut it = Interp::new(&ix, &names_for, cfg.max_call_depth);
