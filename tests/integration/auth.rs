@@ -321,3 +321,21 @@ async fn main() {
     let human = repo.run(&["routes", "."]).stdout();
     assert!(human.contains("2 routes: 0 protected, 0 unprotected, 0 public, 2 unresolvable"), "{human}");
 }
+
+#[test]
+fn all_routers_reports_routers_nothing_serves() {
+    let repo = TempRepo::new();
+    repo.package(".", "lib-routes", false, AXUM_MANIFEST);
+    repo.file(
+        "src/lib.rs",
+        "use axum::{Router, routing::get};\nasync fn stats() {}\nfn internal() -> Router { Router::new().route(\"/stats\", get(stats)) }\n",
+    );
+    let doc = repo.run(&["routes", ".", "--format", "json"]).json();
+    assert_eq!(
+        route_lines(&doc),
+        Vec::<String>::new(),
+        "a private router nobody serves is not reported by default"
+    );
+    let doc = repo.run(&["routes", ".", "--format", "json", "--all-routers"]).json();
+    assert_eq!(route_lines(&doc), ["unprotected GET /stats stats high"]);
+}
