@@ -170,6 +170,17 @@ impl Interp<'_> {
                 Value::Routes(r)
             }
             ("Service", "new") if fw == Some(Fw::Salvo) => arg(0),
+            ("AppRoutes", "with_default_routes" | "empty") => {
+                // loco: `with_default_routes()` serves `/_ping`, `/_health` and `/_readiness`.
+                let mut r = RouteSet::new(Fw::Loco, "AppRoutes", site.clone());
+                if last == "with_default_routes" {
+                    for p in ["/_ping", "/_health", "/_readiness"] {
+                        let h = Handler { fn_id: None, name: "loco-default".into(), evidence: Vec::new() };
+                        r.entries.push(Entry::new(Fw::Loco, p.into(), "GET", Some(h), site.clone()));
+                    }
+                }
+                Value::Routes(r)
+            }
             ("Routes", "new") if fw == Some(Fw::Loco) => {
                 Value::Routes(RouteSet::new(Fw::Loco, "Routes", site))
             }
@@ -387,6 +398,16 @@ impl Interp<'_> {
                     s.evidence.push(mw.clone());
                 }
                 Value::Svc(svcs)
+            }
+            ("OpenApiService", "new") => {
+                // poem-openapi: the operations of the `#[OpenApi] impl` of the first argument.
+                let ty = match arg(0) {
+                    Value::Path(w, ..) => w.rsplit("::").next().unwrap_or(&w).to_string(),
+                    _ => return None,
+                };
+                let mut r = RouteSet::new(Fw::Poem, "OpenApiService", site.clone());
+                r.entries = self.openapi_operations(&ty, &site);
+                Value::Routes(r)
             }
             ("JwtAuth", "new") => Value::Mw(vec![self.named_mw(resolved, site, Source::Hoop)]),
             _ => return None,
@@ -934,6 +955,22 @@ impl Interp<'_> {
                 r.entries.push(e);
                 Value::Routes(r)
             }
+            (Fw::Loco, "add_route" | "add_routes") => {
+                let items = match arg(0) {
+                    Value::List(items) => items,
+                    other => vec![other],
+                };
+                for item in items {
+                    let inner = self.as_routes(f, item, Fw::Loco, &site);
+                    for mut e in finalize(inner) {
+                        // `AppRoutes::prefix` applies to the routes added after it.
+                        e.path = normalize(&join_path(&r.prefix, &e.path));
+                        e.trail.push(Step { op: "add_route", detail: r.prefix.clone(), site: site.clone() });
+                        r.entries.push(e);
+                    }
+                }
+                Value::Routes(r)
+            }
             (Fw::Loco, "prefix") => {
                 r.prefix = join_path(&r.prefix, &self.string_of(&arg(0), ""));
                 Value::Routes(r)
@@ -1478,7 +1515,9 @@ fn add_actix_route(r: &mut RouteSet, m: Methods, site: &Site) {
 
 /// Apply a container's pending prefix and order-independent wraps to its routes.
 pub fn finalize(r: RouteSet) -> Vec<Entry> {
-    let RouteSet { entries, prefix, wraps, .. } = r;
+    let RouteSet { entries, prefix, wraps, kind, .. } = r;
+    // loco `AppRoutes` applied its prefix when each route was added.
+    let prefix = if kind == "AppRoutes" { String::new() } else { prefix };
     entries
         .into_iter()
         .map(|mut e| {

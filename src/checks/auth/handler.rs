@@ -153,6 +153,36 @@ impl Interp<'_> {
         out
     }
 
+    /// The operations of poem-openapi's `#[OpenApi] impl Ty`: `#[oai(path = "/x", method = "get")]`.
+    pub fn openapi_operations(&self, ty: &str, _site: &Site) -> Vec<Entry> {
+        type Exprs = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+        let mut out = Vec::new();
+        for (id, def) in self.ix.fns.iter().enumerate() {
+            if def.self_ty.as_deref() != Some(ty) {
+                continue;
+            }
+            for a in def.attrs.iter().filter(|a| a.path().is_ident("oai")) {
+                let Ok(args) = a.parse_args_with(Exprs::parse_terminated) else { continue };
+                let (mut path, mut method) = (String::new(), "ANY".to_string());
+                for e in &args {
+                    if let syn::Expr::Assign(asg) = e
+                        && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &*asg.right
+                    {
+                        match super::frameworks::path_of(&asg.left).as_deref() {
+                            Some("path") => path = s.value(),
+                            Some("method") => method = s.value().to_ascii_uppercase(),
+                            _ => {}
+                        }
+                    }
+                }
+                let reg = super::index::site(&self.ix.files[def.file].rel, a.span());
+                let h = super::interp::handler_of(self.ix, id);
+                out.push(Entry::new(Fw::Poem, super::frameworks::normalize(&path), &method, Some(h), reg));
+            }
+        }
+        out
+    }
+
     /// Evidence of a handler's parameters (extractors, principals, guards).
     pub fn param_evidence(&self, id: usize, fw: Fw, bound: &[String]) -> Vec<Mw> {
         let def = &self.ix.fns[id];

@@ -556,6 +556,14 @@ fn derives(attrs: &[syn::Attribute], name: &str) -> bool {
     })
 }
 
+/// The last segment of a fn's return type.
+pub fn type_last_of_output(sig: &syn::Signature) -> Option<String> {
+    match &sig.output {
+        syn::ReturnType::Type(_, ty) => type_last(ty),
+        syn::ReturnType::Default => None,
+    }
+}
+
 /// The last segment of a path type (`crate::a::MyType<T>` -> `MyType`).
 pub fn type_last(ty: &syn::Type) -> Option<String> {
     match ty {

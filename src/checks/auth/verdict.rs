@@ -158,7 +158,10 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         let body = super::interp::src_text(&ix.files[def.file], syn::spanned::Spanned::span(&*def.block));
         let referenced = ix.referenced.contains(&def.name) && def.name != "main";
         let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
-        let exported = (cfg.all_routers || (def.is_pub && !referenced)) && exports_router(&def.sig);
+        // loco serves what `Hooks::routes` returns, whoever else calls a fn of that name.
+        let loco_routes = super::index::type_last_of_output(&def.sig).as_deref() == Some("AppRoutes");
+        let exported =
+            loco_routes || ((cfg.all_routers || (def.is_pub && !referenced)) && exports_router(&def.sig));
         if !(is_launch || has_marker || exported) || ix.in_test_module(&def.module) {
             continue;
         }
