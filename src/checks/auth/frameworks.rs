@@ -170,6 +170,9 @@ impl Interp<'_> {
                 Value::Routes(r)
             }
             ("Service", "new") if fw == Some(Fw::Salvo) => arg(0),
+            ("OpenApiRouter", "new" | "with_openapi" | "default") => {
+                Value::Routes(RouteSet::new(Fw::Axum, "OpenApiRouter", site))
+            }
             ("AppRoutes", "with_default_routes" | "empty") => {
                 // loco: `with_default_routes()` serves `/_ping`, `/_health` and `/_readiness`.
                 let mut r = RouteSet::new(Fw::Loco, "AppRoutes", site.clone());
@@ -879,6 +882,25 @@ impl Interp<'_> {
                     r.entries.push(e);
                 }
                 Value::Routes(r)
+            }
+            (Fw::Axum, "routes") => {
+                // utoipa_axum: `.routes(routes!(a, b))`, method and path from `#[utoipa::path]`.
+                let items = match arg(0) {
+                    Value::List(items) => items,
+                    other => vec![other],
+                };
+                for item in items {
+                    let Value::Handler(h) = item else { continue };
+                    for mut e in self.utoipa_routes(&h) {
+                        e.missed = r.applied_auth.clone();
+                        e.router = r.site.clone();
+                        r.entries.push(e);
+                    }
+                }
+                Value::Routes(r)
+            }
+            (Fw::Axum, "split_for_parts") => {
+                Value::List(vec![Value::Routes(r), Value::opaque("OpenApi document", site)])
             }
             (Fw::Axum | Fw::Loco, "route_service") => {
                 let path = normalize(&self.string_of(&arg(0), &arg_text(self, f, arg_exprs, 0)));

@@ -153,6 +153,47 @@ impl Interp<'_> {
         out
     }
 
+    /// The routes `#[utoipa::path(get, path = "/x")]` declares on a handler (utoipa_axum).
+    pub fn utoipa_routes(&self, h: &Handler) -> Vec<Entry> {
+        type Exprs = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+        let Some(id) = h.fn_id else { return Vec::new() };
+        let def = &self.ix.fns[id];
+        let mut out = Vec::new();
+        for a in def.attrs.iter().filter(|a| a.path().segments.last().is_some_and(|s| s.ident == "path")) {
+            let Ok(args) = a.parse_args_with(Exprs::parse_terminated) else { continue };
+            let (mut path, mut methods) = (String::new(), Vec::new());
+            for e in &args {
+                match e {
+                    syn::Expr::Path(p) => {
+                        let m = path_text(&p.path).to_ascii_uppercase();
+                        if ROUTE_ATTRS.contains(&m.to_ascii_lowercase().as_str()) {
+                            methods.push(m);
+                        }
+                    }
+                    syn::Expr::Assign(asg)
+                        if super::frameworks::path_of(&asg.left).as_deref() == Some("path") =>
+                    {
+                        if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &*asg.right {
+                            path = s.value();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let reg = super::index::site(&self.ix.files[def.file].rel, a.span());
+            for m in methods {
+                out.push(Entry::new(
+                    Fw::Axum,
+                    super::frameworks::normalize(&path),
+                    &m,
+                    Some(h.clone()),
+                    reg.clone(),
+                ));
+            }
+        }
+        out
+    }
+
     /// The operations of poem-openapi's `#[OpenApi] impl Ty`: `#[oai(path = "/x", method = "get")]`.
     pub fn openapi_operations(&self, ty: &str, _site: &Site) -> Vec<Entry> {
         type Exprs = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
