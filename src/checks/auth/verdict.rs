@@ -18,7 +18,24 @@ pub type Suggestion = (String, String, String);
 type RouteKey = (usize, String, String, String, String, bool);
 
 /// Root markers: a fn whose body mentions one of these is interpreted as a root.
-const ROOT_MARKERS: &[&str] = &["serve", "HttpServer", "launch", "ignite", ".run("];
+const ROOT_MARKERS: &[&str] = &[
+    "serve(",
+    "serve_with",
+    "HttpServer",
+    "Server::build",
+    "launch(",
+    "ignite(",
+    "run(",
+    "run_with_graceful_shutdown",
+];
+
+/// Whether `body` mentions a root marker as a whole word (`serve(`, not `reserve(`).
+fn has_root_marker(body: &str) -> bool {
+    ROOT_MARKERS.iter().any(|m| {
+        body.match_indices(m)
+            .any(|(at, _)| !body[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_'))
+    })
+}
 /// Return types of exported router fns.
 const ROUTER_TYPES: &[&str] = &[
     "Router",
@@ -157,7 +174,7 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
             def.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "launch"));
         let body = super::interp::src_text(&ix.files[def.file], syn::spanned::Spanned::span(&*def.block));
         let referenced = ix.referenced.contains(&def.name) && def.name != "main";
-        let has_marker = ROOT_MARKERS.iter().any(|m| body.contains(m));
+        let has_marker = has_root_marker(&body);
         // loco serves what `Hooks::routes` returns, whoever else calls a fn of that name.
         let loco_routes = super::index::type_last_of_output(&def.sig).as_deref() == Some("AppRoutes");
         let exported =
