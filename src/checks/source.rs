@@ -300,7 +300,7 @@ fn under<'r>(rel: &'r str, dir: &str) -> Option<&'r str> {
 }
 
 /// `rel` relative to its package directory.
-fn rel_in_package<'r>(rel: &'r str, pkg: Option<&Package>) -> &'r str {
+pub(crate) fn rel_in_package<'r>(rel: &'r str, pkg: Option<&Package>) -> &'r str {
     match pkg {
         Some(p) if p.dir != "." && !p.dir.is_empty() => under(rel, &p.dir).unwrap_or(rel),
         _ => rel,

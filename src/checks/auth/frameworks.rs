@@ -225,7 +225,7 @@ impl Interp<'_> {
                 } else if args.len() == 1 && matches!(fw, Some(Fw::Axum | Fw::Poem | Fw::Loco) | None) {
                     let method = if m == "any" { "ANY".to_string() } else { method_upper(m) };
                     let mut ms = Methods::new(fw.unwrap_or(Fw::Axum), site.clone());
-                    ms.entries.push(MethodEntry::new(method, self.to_handler(f, arg(0)), site));
+                    ms.entries.push(MethodEntry::new(method, self.to_handler(arg(0)), site));
                     Value::Methods(ms)
                 } else if fw == Some(Fw::Warp) && args.is_empty() {
                     Value::Filter(vec![Branch::new(site).with_method(method_upper(m))])
@@ -238,14 +238,14 @@ impl Interp<'_> {
             {
                 let mut ms = Methods::new(Fw::Axum, site.clone());
                 let name = method_upper(svc.trim_end_matches("_service"));
-                ms.entries.push(MethodEntry::new(name, self.to_handler(f, arg(0)), site));
+                ms.entries.push(MethodEntry::new(name, self.to_handler(arg(0)), site));
                 Value::Methods(ms)
             }
             (_, "on") if args.len() == 2 && fw != Some(Fw::Warp) => {
                 let mut ms = Methods::new(Fw::Axum, site.clone());
                 let text = arg_text(self, f, arg_exprs, 0);
                 let method = text.rsplit("::").next().unwrap_or("ANY").to_ascii_uppercase();
-                ms.entries.push(MethodEntry::new(method, self.to_handler(f, arg(1)), site));
+                ms.entries.push(MethodEntry::new(method, self.to_handler(arg(1)), site));
                 Value::Methods(ms)
             }
             // Middleware constructors.
@@ -312,7 +312,7 @@ impl Interp<'_> {
                     }
                     _ => Class::Auth,
                 };
-                let class = match (self.names)(Fw::Actix).classify_mw(&candidates(resolved)) {
+                let class = match self.names.get(Fw::Actix).classify_mw(&candidates(resolved)) {
                     Class::NotAuth => Class::NotAuth,
                     _ => class,
                 };
@@ -409,7 +409,7 @@ impl Interp<'_> {
                     _ => return None,
                 };
                 let mut r = RouteSet::new(Fw::Poem, "OpenApiService", site.clone());
-                r.entries = self.openapi_operations(&ty, &site);
+                r.entries = self.openapi_operations(&ty);
                 Value::Routes(r)
             }
             ("JwtAuth", "new") => Value::Mw(vec![self.named_mw(resolved, site, Source::Hoop)]),
@@ -447,7 +447,7 @@ impl Interp<'_> {
 
     fn named_mw(&self, resolved: &str, site: Site, source: Source) -> Mw {
         let fw = Fw::ALL.into_iter().find(|fw| resolved.starts_with(fw.as_str())).unwrap_or(Fw::Axum);
-        let class = (self.names)(fw).classify_mw(&candidates(resolved));
+        let class = self.names.get(fw).classify_mw(&candidates(resolved));
         let name = short_name(resolved);
         Mw { name, class, cond: Cond::Always, source, site, heuristic: false }
     }
@@ -507,7 +507,7 @@ impl Interp<'_> {
     /// A middleware made of a function value (`from_fn(f)`, interceptors, hoops).
     pub fn classify_callable(&mut self, f: &Frame, v: &Value, name: &str, site: Site, source: Source) -> Mw {
         let fw = self.fw_of(f, "").unwrap_or(Fw::Axum);
-        let names = (self.names)(fw);
+        let names = self.names.get(fw);
         let class = match v {
             Value::Closure(c, _) => {
                 let mut calls = Vec::new();
@@ -553,17 +553,16 @@ impl Interp<'_> {
             }
             Value::Closure(..) => vec![self.classify_callable(f, &v, "<closure>", site, source)],
             Value::Path(_, resolved, psite) => {
-                let class = (self.names)(fw).classify_mw(&candidates(&resolved));
+                let class = self.names.get(fw).classify_mw(&candidates(&resolved));
                 vec![Mw::new(short_name(&resolved), class, source, psite)]
             }
             Value::Unit | Value::Bool(_) | Value::Str(_) => Vec::new(),
             _ => {
                 // No name can be extracted (a field, a parameter, an unresolved call's result).
                 let text = e.map(|e| self.text(f, e)).unwrap_or_default();
-                let class = if (self.names)(fw).suspect(&text) {
+                let class = if self.names.get(fw).suspect(&text) {
                     Class::Unknown(format!("unresolved middleware `{}`", truncate(&text, 40)))
                 } else {
-                    self.unresolved_mw.push(text.clone());
                     Class::NotAuth
                 };
                 vec![Mw::new(truncate(&text, 40), class, source, site)]
@@ -571,7 +570,7 @@ impl Interp<'_> {
         }
     }
 
-    pub fn to_handler(&self, _f: &Frame, v: Value) -> Option<Handler> {
+    pub fn to_handler(&self, v: Value) -> Option<Handler> {
         match v {
             Value::Handler(h) => Some(h),
             Value::Path(w, _, _) => Some(Handler {
@@ -587,13 +586,13 @@ impl Interp<'_> {
     }
 
     /// A value used as a router: routes as they are, anything unknown a placeholder.
-    pub fn as_routes(&mut self, _f: &Frame, v: Value, fw: Fw, site: &Site) -> RouteSet {
+    pub fn as_routes(&mut self, v: Value, fw: Fw, site: &Site) -> RouteSet {
         match v {
             Value::Routes(r) => r,
             Value::List(items) => {
                 let mut out = RouteSet::new(fw, "List", site.clone());
                 for i in items {
-                    let r = self.as_routes(_f, i, fw, site);
+                    let r = self.as_routes(i, fw, site);
                     out.entries.extend(finalize(r));
                 }
                 out
@@ -674,10 +673,8 @@ impl Interp<'_> {
                 "add_service" | "add_optional_service" => {
                     match arg(0) {
                         Value::Svc(s) => svcs.extend(s),
-                        Value::Routes(r) => {
-                            // An axum router added as a service (`add_routes`), or unknown.
-                            let _ = r;
-                        }
+                        // An axum router added as a service (`add_routes`): not a gRPC service.
+                        Value::Routes(_) => {}
                         other => {
                             let text = arg_text(self, f, arg_exprs, 0);
                             let n = match &other {
@@ -789,9 +786,6 @@ impl Interp<'_> {
                     _ => recv,
                 }
             }
-            Value::Path(..) | Value::Opaque(..) if super::interp::single_router(&args).is_some() => {
-                super::interp::single_router(&args).unwrap_or(Value::Unit)
-            }
             Value::Path(w, r, psite) => match name {
                 "force_passed" if matches!(arg(0), Value::Bool(true)) => {
                     let mut m = self.named_mw(&r, psite, Source::Hoop);
@@ -863,11 +857,7 @@ impl Interp<'_> {
                     Value::Methods(m) => m,
                     other => {
                         let mut m = Methods::new(r.fw, site.clone());
-                        m.entries.push(MethodEntry::new(
-                            "ANY".into(),
-                            self.to_handler(f, other),
-                            site.clone(),
-                        ));
+                        m.entries.push(MethodEntry::new("ANY".into(), self.to_handler(other), site.clone()));
                         m
                     }
                 };
@@ -904,7 +894,7 @@ impl Interp<'_> {
             }
             (Fw::Axum | Fw::Loco, "route_service") => {
                 let path = normalize(&self.string_of(&arg(0), &arg_text(self, f, arg_exprs, 0)));
-                let h = self.to_handler(f, arg(1)).or_else(|| {
+                let h = self.to_handler(arg(1)).or_else(|| {
                     Some(Handler { fn_id: None, name: arg_text(self, f, arg_exprs, 1), evidence: Vec::new() })
                 });
                 let mut e = Entry::new(r.fw, path, "ANY", h, site);
@@ -923,7 +913,7 @@ impl Interp<'_> {
                     v @ (Value::Routes(_) | Value::List(_) | Value::Path(..) | Value::Opaque(..)) => v,
                     other if name == "nest_service" => {
                         let mut rs = RouteSet::new(r.fw, "Service", site.clone());
-                        let h = self.to_handler(f, other).or_else(|| {
+                        let h = self.to_handler(other).or_else(|| {
                             Some(Handler {
                                 fn_id: None,
                                 name: inner_e.map(|e| self.text(f, e)).unwrap_or_default(),
@@ -935,7 +925,7 @@ impl Interp<'_> {
                     }
                     other => other,
                 };
-                let inner = self.as_routes(f, inner, r.fw, &site);
+                let inner = self.as_routes(inner, r.fw, &site);
                 let op = if name == "merge" { "merge" } else { "nest" };
                 for mut e in finalize(inner) {
                     if !prefix.is_empty() && !e.fallback {
@@ -969,7 +959,7 @@ impl Interp<'_> {
                 Value::Routes(r)
             }
             (Fw::Axum | Fw::Loco, "fallback" | "fallback_service") => {
-                let h = self.to_handler(f, arg(0));
+                let h = self.to_handler(arg(0));
                 let mut e = Entry::new(r.fw, "<fallback>".into(), "ANY", h, site);
                 e.fallback = true;
                 e.router = r.site.clone();
@@ -983,7 +973,7 @@ impl Interp<'_> {
                     other => vec![other],
                 };
                 for item in items {
-                    let inner = self.as_routes(f, item, Fw::Loco, &site);
+                    let inner = self.as_routes(item, Fw::Loco, &site);
                     for mut e in finalize(inner) {
                         // `AppRoutes::prefix` applies to the routes added after it.
                         e.path = normalize(&join_path(&r.prefix, &e.path));
@@ -1005,7 +995,7 @@ impl Interp<'_> {
             }
             (Fw::Actix, "service") => {
                 let v = arg(0);
-                self.actix_service(f, &mut r, v, &site);
+                self.actix_service(&mut r, v, &site);
                 Value::Routes(r)
             }
             (Fw::Actix, "route") if args.len() == 2 => {
@@ -1025,38 +1015,34 @@ impl Interp<'_> {
                 Value::Routes(r)
             }
             (Fw::Actix, "to") => {
-                let mut e = Entry::new(Fw::Actix, String::new(), "ANY", self.to_handler(f, arg(0)), site);
+                let mut e = Entry::new(Fw::Actix, String::new(), "ANY", self.to_handler(arg(0)), site);
                 e.router = r.site.clone();
                 r.entries.push(e);
                 Value::Routes(r)
             }
             (Fw::Actix, "configure") => {
+                // `configure(f)` runs `f` on a fresh `ServiceConfig` and appends what it
+                // registered there (read back through the `&mut` write-back of calls).
                 let fresh = Value::Routes(RouteSet::new(Fw::Actix, "ServiceConfig", site.clone()));
-                let out = match arg(0) {
+                let ran = match arg(0) {
                     Value::Handler(Handler { fn_id: Some(id), .. }) => {
-                        let _ = self.call_fn(id, vec![fresh.clone()], None);
-                        self.configured(id)
+                        self.call_fn(id, vec![fresh], None);
+                        true
                     }
                     Value::Closure(c, env) => {
-                        let mut fr = Frame {
-                            module: f.module.clone(),
-                            file: f.file,
-                            self_ty: f.self_ty.clone(),
-                            env: (*env).clone(),
-                            returns: Vec::new(),
-                            in_loop: 0,
-                        };
-                        if let Some(p) = c.inputs.first() {
-                            self.bind_pat(&mut fr, p, fresh);
-                        }
-                        let _ = self.eval_expr(&mut fr, &c.body);
-                        c.inputs.first().and_then(pat_name).and_then(|n| fr.env.get(&n).cloned())
+                        self.call_closure(f, &c, &env, vec![fresh]);
+                        true
                     }
-                    _ => None,
+                    _ => false,
+                };
+                let out = if ran {
+                    std::mem::take(&mut self.mut_out).into_iter().find(|(i, _)| *i == 0).map(|(_, v)| v)
+                } else {
+                    None
                 };
                 let cfg = match out {
                     Some(Value::Routes(rs)) => rs,
-                    other => self.as_routes(f, other.unwrap_or_else(|| arg(0)), Fw::Actix, &site),
+                    other => self.as_routes(other.unwrap_or_else(|| arg(0)), Fw::Actix, &site),
                 };
                 for mut e in finalize(cfg) {
                     e.trail.push(Step {
@@ -1069,8 +1055,7 @@ impl Interp<'_> {
                 Value::Routes(r)
             }
             (Fw::Actix, "default_service") => {
-                let mut e =
-                    Entry::new(Fw::Actix, "<fallback>".into(), "ANY", self.to_handler(f, arg(0)), site);
+                let mut e = Entry::new(Fw::Actix, "<fallback>".into(), "ANY", self.to_handler(arg(0)), site);
                 e.fallback = true;
                 r.entries.push(e);
                 Value::Routes(r)
@@ -1081,7 +1066,7 @@ impl Interp<'_> {
                     Value::Path(_, res, _) => res,
                     _ => text.clone(),
                 };
-                if (self.names)(Fw::Actix).guard_enforces(&gname) {
+                if self.names.get(Fw::Actix).guard_enforces(&gname) {
                     r.wraps.push(Mw::new(short_name(&gname), Class::Auth, Source::Guard, site));
                 }
                 Value::Routes(r)
@@ -1096,7 +1081,7 @@ impl Interp<'_> {
                 for item in list {
                     match item {
                         Value::Handler(h) => {
-                            for mut e in self.attribute_routes(&h, Fw::Rocket, &site) {
+                            for mut e in self.attribute_routes(&h, Fw::Rocket) {
                                 e.path = normalize(&join_path(&base, &e.path));
                                 e.trail.push(Step { op: "mount", detail: base.clone(), site: site.clone() });
                                 r.entries.push(e);
@@ -1110,7 +1095,7 @@ impl Interp<'_> {
                             }
                         }
                         other => {
-                            let mut ph = self.as_routes(f, other, Fw::Rocket, &site);
+                            let mut ph = self.as_routes(other, Fw::Rocket, &site);
                             r.entries.append(&mut ph.entries);
                         }
                     }
@@ -1151,7 +1136,7 @@ impl Interp<'_> {
                         r.entries.push(e);
                     }
                     other => {
-                        let inner = self.as_routes(f, other, Fw::Poem, &site);
+                        let inner = self.as_routes(other, Fw::Poem, &site);
                         for mut e in finalize(inner) {
                             e.path = normalize(&join_path(&path, &e.path));
                             e.trail.push(Step { op: "nest", detail: path.clone(), site: site.clone() });
@@ -1187,7 +1172,7 @@ impl Interp<'_> {
                     other => vec![other],
                 };
                 for c in children {
-                    let inner = self.as_routes(f, c, Fw::Salvo, &site);
+                    let inner = self.as_routes(c, Fw::Salvo, &site);
                     for e in finalize(inner) {
                         r.entries.push(e);
                     }
@@ -1200,7 +1185,7 @@ impl Interp<'_> {
             }
             (Fw::Salvo, m) if HTTP_METHODS.contains(&m) || m == "goal" => {
                 let method = if m == "goal" { "ANY".to_string() } else { method_upper(m) };
-                let mut e = Entry::new(Fw::Salvo, String::new(), &method, self.to_handler(f, arg(0)), site);
+                let mut e = Entry::new(Fw::Salvo, String::new(), &method, self.to_handler(arg(0)), site);
                 e.router = r.site.clone();
                 r.entries.push(e);
                 Value::Routes(r)
@@ -1214,7 +1199,7 @@ impl Interp<'_> {
                 Value::Routes(r)
             }
             (_, m) => {
-                let names = (self.names)(r.fw);
+                let names = self.names.get(r.fw);
                 if names.is_router_method(m) {
                     let mw = Mw::new(format!(".{m}()"), Class::Auth, Source::Layer, site);
                     for e in &mut r.entries {
@@ -1238,45 +1223,14 @@ impl Interp<'_> {
         }
     }
 
-    /// What a `configure` function left in its `ServiceConfig` parameter: re-evaluate it and
-    /// read the parameter back.
-    fn configured(&mut self, id: usize) -> Option<Value> {
-        let def = &self.ix.fns[id];
-        let pname = def.sig.inputs.iter().find_map(|i| match i {
-            syn::FnArg::Typed(t) => pat_name(&t.pat),
-            _ => None,
-        })?;
-        let mut frame = Frame {
-            module: def.module.clone(),
-            file: def.file,
-            self_ty: def.self_ty.clone(),
-            env: Default::default(),
-            returns: Vec::new(),
-            in_loop: 0,
-        };
-        frame.env.insert(
-            pname.clone(),
-            Value::Routes(RouteSet::new(Fw::Actix, "ServiceConfig", def.site.clone())),
-        );
-        let block = def.block.clone();
-        if self.stack.contains(&id) || self.stack.len() >= self.max_depth {
-            return None;
-        }
-        self.stack.push(id);
-        let _ = self.eval_block(&mut frame, &block);
-        self.stack.pop();
-        frame.env.remove(&pname)
-    }
-
-    fn actix_service(&mut self, f: &Frame, r: &mut RouteSet, v: Value, site: &Site) {
+    fn actix_service(&mut self, r: &mut RouteSet, v: Value, site: &Site) {
         match v {
             Value::Handler(h) if h.fn_id.is_some() => {
-                let entries = self.attribute_routes(&h, Fw::Actix, site);
+                let entries = self.attribute_routes(&h, Fw::Actix);
                 if entries.is_empty() {
                     // A fn returning a scope (`.service(api::scope())` is a call, so this is a
                     // fn item without route attributes): a placeholder.
                     let mut ph = self.as_routes(
-                        f,
                         Value::Path(h.name.clone(), h.name.clone(), site.clone()),
                         Fw::Actix,
                         site,
@@ -1295,12 +1249,12 @@ impl Interp<'_> {
             }
             Value::List(items) => {
                 for i in items {
-                    self.actix_service(f, r, i, site);
+                    self.actix_service(r, i, site);
                 }
             }
             Value::Methods(m) => add_actix_route(r, m, site),
             other => {
-                let mut ph = self.as_routes(f, other, Fw::Actix, site);
+                let mut ph = self.as_routes(other, Fw::Actix, site);
                 r.entries.append(&mut ph.entries);
             }
         }
@@ -1320,7 +1274,7 @@ impl Interp<'_> {
             match name {
                 "to" | "service" => {
                     let method = m.pending_method.clone().unwrap_or_else(|| "ANY".into());
-                    let mut me = MethodEntry::new(method, self.to_handler(f, arg(0)), site);
+                    let mut me = MethodEntry::new(method, self.to_handler(arg(0)), site);
                     if !m.early_wraps.is_empty() {
                         me.pitfalls.insert("route-wrap-before-to");
                     }
@@ -1354,20 +1308,20 @@ impl Interp<'_> {
         match name {
             n if HTTP_METHODS.contains(&n) || n == "any" => {
                 let method = if n == "any" { "ANY".to_string() } else { method_upper(n) };
-                let mut me = MethodEntry::new(method, self.to_handler(f, arg(0)), site);
+                let mut me = MethodEntry::new(method, self.to_handler(arg(0)), site);
                 me.missed = m.applied_auth.clone();
                 m.entries.push(me);
             }
             n if n.ends_with("_service") => {
                 let method = method_upper(n.trim_end_matches("_service"));
-                let mut me = MethodEntry::new(method, self.to_handler(f, arg(0)), site);
+                let mut me = MethodEntry::new(method, self.to_handler(arg(0)), site);
                 me.missed = m.applied_auth.clone();
                 m.entries.push(me);
             }
             "on" => {
                 let text = arg_text(self, f, arg_exprs, 0);
                 let method = text.rsplit("::").next().unwrap_or("ANY").to_ascii_uppercase();
-                let mut me = MethodEntry::new(method, self.to_handler(f, arg(1)), site);
+                let mut me = MethodEntry::new(method, self.to_handler(arg(1)), site);
                 me.missed = m.applied_auth.clone();
                 m.entries.push(me);
             }
@@ -1442,7 +1396,7 @@ impl Interp<'_> {
                 match arg(0) {
                     Value::Filter(b) => out.extend(b),
                     other => {
-                        let mut ph = self.as_routes(f, other, Fw::Warp, &site);
+                        let mut ph = self.as_routes(other, Fw::Warp, &site);
                         let e = ph.entries.pop();
                         if let Some(e) = e {
                             let mut b = Branch::new(e.reg.clone()).with_path(e.path);
@@ -1454,7 +1408,7 @@ impl Interp<'_> {
                 Value::Filter(out)
             }
             "map" | "and_then" | "then" => {
-                let h = self.to_handler(f, arg(0));
+                let h = self.to_handler(arg(0));
                 Value::Filter(
                     branches
                         .into_iter()
@@ -1485,7 +1439,7 @@ impl Interp<'_> {
         }
     }
 
-    pub fn warp_path_macro(&mut self, f: &mut Frame, mac: &syn::Macro, site: Site) -> Value {
+    pub fn warp_path_macro(&self, mac: &syn::Macro, site: Site) -> Value {
         let mut path = String::new();
         let mut cur = String::new();
         let flush = |cur: &mut String, path: &mut String| {
@@ -1510,17 +1464,7 @@ impl Interp<'_> {
             }
         }
         flush(&mut cur, &mut path);
-        let _ = f;
         Value::Filter(vec![Branch::new(site).with_path(path)])
-    }
-}
-
-fn pat_name(p: &syn::Pat) -> Option<String> {
-    match p {
-        syn::Pat::Ident(i) => Some(i.ident.to_string()),
-        syn::Pat::Type(t) => pat_name(&t.pat),
-        syn::Pat::Reference(r) => pat_name(&r.pat),
-        _ => None,
     }
 }
 

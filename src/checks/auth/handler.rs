@@ -102,7 +102,7 @@ pub fn route_attrs(attrs: &[syn::Attribute]) -> Vec<RouteAttr> {
 
 impl Interp<'_> {
     /// Routes declared by a handler's attributes.
-    pub fn attribute_routes(&mut self, h: &Handler, fw: Fw, _site: &Site) -> Vec<Entry> {
+    pub fn attribute_routes(&mut self, h: &Handler, fw: Fw) -> Vec<Entry> {
         let Some(id) = h.fn_id else { return Vec::new() };
         let def = &self.ix.fns[id];
         let rel = self.ix.files[def.file].rel.clone();
@@ -195,7 +195,7 @@ impl Interp<'_> {
     }
 
     /// The operations of poem-openapi's `#[OpenApi] impl Ty`: `#[oai(path = "/x", method = "get")]`.
-    pub fn openapi_operations(&self, ty: &str, _site: &Site) -> Vec<Entry> {
+    pub fn openapi_operations(&self, ty: &str) -> Vec<Entry> {
         type Exprs = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
         let mut out = Vec::new();
         for (id, def) in self.ix.fns.iter().enumerate() {
@@ -252,7 +252,7 @@ impl Interp<'_> {
 
     /// Classify one parameter type.
     pub fn classify_param_type(&self, module: &str, ty: &syn::Type, fw: Fw) -> Option<(Class, String)> {
-        let names = (self.names)(fw);
+        let names = self.names.get(fw);
         let ty = peel(ty);
         let syn::Type::Path(tp) = ty else { return None };
         let last = tp.path.segments.last()?;
@@ -296,7 +296,7 @@ impl Interp<'_> {
     /// Attributes and guard calls of a handler fn.
     pub fn body_evidence(&self, id: usize, fw: Fw) -> Vec<Mw> {
         let def = &self.ix.fns[id];
-        let names = (self.names)(fw);
+        let names = self.names.get(fw);
         let rel = self.ix.files[def.file].rel.clone();
         let mut out = Vec::new();
         for a in &def.attrs {

@@ -5,7 +5,7 @@
 
 use super::index::{FnDef, Index};
 use super::model::*;
-use super::names::Names;
+use super::names::NamesTable;
 use std::collections::HashMap;
 use std::rc::Rc;
 use syn::spanned::Spanned;
@@ -35,20 +35,18 @@ pub struct Served {
 
 pub struct Interp<'a> {
     pub ix: &'a Index,
-    pub names: &'a dyn Fn(Fw) -> Names,
+    pub names: &'a NamesTable,
     pub max_depth: usize,
     pub budget: usize,
     pub stack: Vec<usize>,
     pub served: Vec<Served>,
-    /// Notes for `-v` / JSON (`unresolved` middleware and values).
-    pub unresolved_mw: Vec<String>,
     /// After a call: the final values of its `&mut` parameters, by argument position, for
     /// the caller to write back (`configure(cfg)` helpers that fill a `ServiceConfig`).
     pub mut_out: Vec<(usize, Value)>,
 }
 
 impl<'a> Interp<'a> {
-    pub fn new(ix: &'a Index, names: &'a dyn Fn(Fw) -> Names, max_depth: usize) -> Interp<'a> {
+    pub fn new(ix: &'a Index, names: &'a NamesTable, max_depth: usize) -> Interp<'a> {
         Interp {
             ix,
             names,
@@ -56,7 +54,6 @@ impl<'a> Interp<'a> {
             budget: BUDGET,
             stack: Vec::new(),
             served: Vec::new(),
-            unresolved_mw: Vec::new(),
             mut_out: Vec::new(),
         }
     }
@@ -126,9 +123,8 @@ impl<'a> Interp<'a> {
             })
             .enumerate()
             .filter(|(_, t)| matches!(&*t.ty, syn::Type::Reference(r) if r.mutability.is_some()))
-            .filter_map(|(i, t)| match &*t.pat {
-                syn::Pat::Ident(p) => frame.env.get(&p.ident.to_string()).map(|v| (i + offset, v.clone())),
-                _ => None,
+            .filter_map(|(i, t)| {
+                pat_ident(&t.pat).and_then(|n| frame.env.get(&n)).map(|v| (i + offset, v.clone()))
             })
             .collect();
         let mut results = std::mem::take(&mut frame.returns);
@@ -522,7 +518,16 @@ impl<'a> Interp<'a> {
             };
             self.bind_pat(&mut frame, input, v);
         }
-        self.eval_expr(&mut frame, &c.body)
+        let v = self.eval_expr(&mut frame, &c.body);
+        // A closure's parameter types are rarely written: every named parameter's final value
+        // is offered back (`configure(|cfg| ..)` reads what was registered in `cfg`).
+        self.mut_out = c
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| pat_ident(p).and_then(|n| frame.env.get(&n)).map(|v| (i, v.clone())))
+            .collect();
+        v
     }
 
     pub fn eval_macro(&mut self, f: &mut Frame, mac: &syn::Macro) -> Value {
@@ -585,7 +590,7 @@ impl<'a> Interp<'a> {
                     Err(_) => Value::opaque(written, site),
                 }
             }
-            "path" => self.warp_path_macro(f, mac, site),
+            "path" => self.warp_path_macro(mac, site),
             "login_required" | "permission_required" | "predicate_required" => {
                 let resolved = self
                     .ix
@@ -694,6 +699,16 @@ fn expr_attrs(e: &syn::Expr) -> &[syn::Attribute] {
     }
 }
 
+/// The name a parameter pattern binds (`cfg`, `cfg: &mut ServiceConfig`, `&cfg`).
+pub fn pat_ident(p: &syn::Pat) -> Option<String> {
+    match p {
+        syn::Pat::Ident(i) => Some(i.ident.to_string()),
+        syn::Pat::Type(t) => pat_ident(&t.pat),
+        syn::Pat::Reference(r) => pat_ident(&r.pat),
+        _ => None,
+    }
+}
+
 /// The receiver a method-call chain starts from (`cfg` in `cfg.service(a).service(b)`).
 fn chain_root(mut e: &syn::Expr) -> &syn::Expr {
     while let syn::Expr::MethodCall(m) = e {
@@ -736,26 +751,12 @@ pub fn join_values(arms: Vec<(Value, Cond)>) -> Value {
             Value::Routes(join_route_sets(sets))
         }
         Value::Mw(_) => {
-            let n = arms.len();
-            let mut out: Vec<Mw> = Vec::new();
             let all: Vec<(Vec<Mw>, Cond)> = arms
                 .into_iter()
                 .map(|(v, c)| (if let Value::Mw(m) = v { m } else { Vec::new() }, c))
                 .collect();
-            for (mws, c) in &all {
-                for m in mws {
-                    let everywhere =
-                        all.iter().filter(|(o, _)| o.iter().any(|x| x.name == m.name)).count() == n;
-                    let mut m = m.clone();
-                    if !everywhere && m.cond.is_always() {
-                        m.cond = c.clone();
-                    }
-                    if !out.iter().any(|x| x.name == m.name && x.site == m.site) {
-                        out.push(m);
-                    }
-                }
-            }
-            Value::Mw(out)
+            let lists: Vec<(&[Mw], &Cond)> = all.iter().map(|(m, c)| (m.as_slice(), c)).collect();
+            Value::Mw(join_mws(&lists, |a, b| a.name == b.name, same_place))
         }
         Value::List(_) => {
             let mut out = Vec::new();
@@ -771,35 +772,12 @@ pub fn join_values(arms: Vec<(Value, Cond)>) -> Value {
 }
 
 fn join_route_sets(sets: Vec<(RouteSet, Cond)>) -> RouteSet {
-    let n = sets.len();
     let mut base = sets[0].0.clone();
     base.entries.clear();
-    let mut applied: Vec<Mw> = Vec::new();
-    let mut wraps: Vec<Mw> = Vec::new();
-    for (s, c) in &sets {
-        for m in &s.applied_auth {
-            let everywhere = sets.iter().filter(|(o, _)| o.applied_auth.contains(m)).count() == n;
-            let mut m = m.clone();
-            if !everywhere && m.cond.is_always() {
-                m.cond = c.clone();
-            }
-            if !applied.contains(&m) {
-                applied.push(m);
-            }
-        }
-        for m in &s.wraps {
-            let everywhere = sets.iter().filter(|(o, _)| o.wraps.contains(m)).count() == n;
-            let mut m = m.clone();
-            if !everywhere && m.cond.is_always() {
-                m.cond = c.clone();
-            }
-            if !wraps.contains(&m) {
-                wraps.push(m);
-            }
-        }
-    }
-    base.applied_auth = applied;
-    base.wraps = wraps;
+    let applied: Vec<(&[Mw], &Cond)> = sets.iter().map(|(s, c)| (s.applied_auth.as_slice(), c)).collect();
+    let wraps: Vec<(&[Mw], &Cond)> = sets.iter().map(|(s, c)| (s.wraps.as_slice(), c)).collect();
+    base.applied_auth = join_mws(&applied, |a, b| a == b, |a, b| a == b);
+    base.wraps = join_mws(&wraps, |a, b| a == b, |a, b| a == b);
     // Entries: union by key; evidence in only some of the arms holding the entry becomes
     // conditional.
     let mut keys: Vec<(Fw, String, String, String, bool)> = Vec::new();
@@ -826,20 +804,10 @@ fn join_route_sets(sets: Vec<(RouteSet, Cond)>) -> RouteSet {
             })
             .collect();
         let mut entry = holders[0].0.clone();
-        entry.evidence.clear();
-        for (e, c) in &holders {
-            for ev in &e.evidence {
-                let everywhere = holders
-                    .iter()
-                    .all(|(o, _)| o.evidence.iter().any(|x| x.name == ev.name && x.site == ev.site));
-                let mut ev = ev.clone();
-                if !everywhere && ev.cond.is_always() {
-                    ev.cond = (*c).clone();
-                }
-                if !entry.evidence.iter().any(|x| x.name == ev.name && x.site == ev.site) {
-                    entry.evidence.push(ev);
-                }
-            }
+        let evidence: Vec<(&[Mw], &Cond)> =
+            holders.iter().map(|(e, c)| (e.evidence.as_slice(), *c)).collect();
+        entry.evidence = join_mws(&evidence, same_place, same_place);
+        for (e, _) in &holders {
             for m in &e.missed {
                 if !entry.missed.contains(m) {
                     entry.missed.push(m.clone());
@@ -850,6 +818,35 @@ fn join_route_sets(sets: Vec<(RouteSet, Cond)>) -> RouteSet {
         base.entries.push(entry);
     }
     base
+}
+
+/// Whether two pieces of evidence are the same middleware at the same place.
+fn same_place(a: &Mw, b: &Mw) -> bool {
+    a.name == b.name && a.site == b.site
+}
+
+/// Join the middleware lists of alternative branches: one that every branch has (by
+/// `everywhere`) keeps its condition, one only some have becomes conditional on the branch
+/// that has it; duplicates (by `same`) are kept once.
+fn join_mws(
+    lists: &[(&[Mw], &Cond)],
+    everywhere: impl Fn(&Mw, &Mw) -> bool,
+    same: impl Fn(&Mw, &Mw) -> bool,
+) -> Vec<Mw> {
+    let mut out: Vec<Mw> = Vec::new();
+    for (mws, c) in lists {
+        for m in *mws {
+            let in_all = lists.iter().all(|(o, _)| o.iter().any(|x| everywhere(x, m)));
+            let mut m = m.clone();
+            if !in_all && m.cond.is_always() {
+                m.cond = (*c).clone();
+            }
+            if !out.iter().any(|x| same(x, &m)) {
+                out.push(m);
+            }
+        }
+    }
+    out
 }
 
 /// Join environments of alternative branches, variable by variable.

@@ -65,6 +65,16 @@ pub fn analyse(fleet: &Fleet, policy: &crate::config::Policy) -> Analysis {
         })
         .filter(|m: &Vec<usize>| !m.is_empty())
         .collect();
+    if units.is_empty() {
+        return Analysis::default();
+    }
+    // The Rust files of each package, found once for every unit.
+    let mut files_of: Vec<Vec<&str>> = vec![Vec::new(); fleet.packages.len()];
+    for rel in &fleet.rust_files {
+        if let Some(i) = crate::checks::source::owner(fleet, rel) {
+            files_of[i].push(rel);
+        }
+    }
     // syn and the interpreter recurse on nesting: each unit runs on a thread with the source
     // engine's large stack (address space; only the touched part is committed).
     let parts: Vec<Analysis> = units
@@ -73,9 +83,9 @@ pub fn analyse(fleet: &Fleet, policy: &crate::config::Policy) -> Analysis {
             std::thread::scope(|s| {
                 std::thread::Builder::new()
                     .stack_size(policy.source.stack_size)
-                    .spawn_scoped(s, || verdict::analyse_unit(fleet, policy, members))
+                    .spawn_scoped(s, || verdict::analyse_unit(fleet, policy, members, &files_of))
                     .map(|h| h.join().unwrap_or_default())
-                    .unwrap_or_else(|_| verdict::analyse_unit(fleet, policy, members))
+                    .unwrap_or_else(|_| verdict::analyse_unit(fleet, policy, members, &files_of))
             })
         })
         .collect();

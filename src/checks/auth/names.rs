@@ -157,6 +157,21 @@ impl Names {
     }
 }
 
+/// The names in force for each framework, for one service (or the whole fleet): built once
+/// per analysis unit, not at every classification.
+#[derive(Debug, Clone)]
+pub struct NamesTable(Vec<Names>);
+
+impl NamesTable {
+    pub fn new(cfg: &AuthConfig, service: Option<(&AuthNames, bool)>) -> NamesTable {
+        NamesTable(Fw::ALL.iter().map(|&fw| Names::for_service(cfg, fw, service)).collect())
+    }
+
+    pub fn get(&self, fw: Fw) -> &Names {
+        &self.0[fw as usize]
+    }
+}
+
 pub fn last_segment(path: &str) -> &str {
     path.rsplit("::").next().unwrap_or(path)
 }

@@ -3,9 +3,9 @@
 
 use super::cfg::{AuthConfig, Conditional, PublicEntry, PublicMatch};
 use super::index::{CrateInfo, Index};
-use super::interp::{Frame, Interp, Served};
+use super::interp::{Interp, Served};
 use super::model::*;
-use super::names::Names;
+use super::names::{Names, NamesTable};
 use super::{Analysis, STALE, UNPROTECTED, UNRESOLVABLE, frameworks_of};
 use crate::diag::{self, Finding, Location, Related, RouteEvidence, RouteInfo, RoutePlace, Severity, Span};
 use crate::workspace::Fleet;
@@ -37,17 +37,7 @@ fn has_root_marker(body: &str) -> bool {
     })
 }
 /// Return types of exported router fns.
-const ROUTER_TYPES: &[&str] = &[
-    "Router",
-    "Scope",
-    "Resource",
-    "Route",
-    "Routes",
-    "AppRoutes",
-    "BoxedFilter",
-    "Filter",
-    "HttpServiceFactory",
-];
+const ROUTER_TYPES: &[&str] = &["Router", "Scope", "Resource", "Route", "Routes", "AppRoutes", "BoxedFilter"];
 
 /// The built-in public allowlist (§2.1).
 fn default_public() -> Vec<PublicEntry> {
@@ -121,18 +111,22 @@ fn strip_dyn(path: &str) -> String {
     format!("/{}", segs[start..].join("/"))
 }
 
-/// Analyse one unit: the members of one workspace that depend on a framework.
-pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[usize]) -> Analysis {
+/// Analyse one unit: the members of one workspace that depend on a framework. `files_of`
+/// holds the Rust files of every package.
+pub fn analyse_unit(
+    fleet: &Fleet,
+    policy: &crate::config::Policy,
+    members: &[usize],
+    files_of: &[Vec<&str>],
+) -> Analysis {
     let cfg = &policy.auth;
     let mut ix = Index::default();
     ix.keep_all_bodies =
         !cfg.names.guard_calls.is_empty() || cfg.services.iter().any(|s| !s.names.guard_calls.is_empty());
     for &i in members {
         let p = &fleet.packages[i];
-        let files: Vec<(String, String, String)> = fleet
-            .rust_files
+        let files: Vec<(String, String, String)> = files_of[i]
             .iter()
-            .filter(|rel| crate::checks::source::owner(fleet, rel) == Some(i))
             .filter(|rel| crate::checks::source::in_scanned_dir(fleet, rel, Some(i), &policy.source))
             .filter(|rel| !cfg.exclude.iter().any(|g| g.is_match(rel)))
             .filter_map(|rel| {
@@ -141,12 +135,8 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
                     return None;
                 }
                 let text = String::from_utf8(text).ok()?;
-                let inner = if p.dir == "." || p.dir.is_empty() {
-                    rel.clone()
-                } else {
-                    rel[p.dir.len() + 1..].to_string()
-                };
-                Some((rel.clone(), inner, text))
+                let inner = crate::checks::source::rel_in_package(rel, Some(p)).to_string();
+                Some((rel.to_string(), inner, text))
             })
             .collect();
         ix.add_crate(
@@ -164,7 +154,10 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         ));
     }
     // Roots.
-    let names_for = |fw: Fw| Names::for_service(cfg, fw, None);
+    let fleet_names = NamesTable::new(cfg, None);
+    let service_names: Vec<NamesTable> =
+        cfg.services.iter().map(|o| NamesTable::new(cfg, Some((&o.names, o.replace)))).collect();
+    let defaults = if cfg.use_builtin_defaults { default_public() } else { Vec::new() };
     let mut served: Vec<(Served, usize, String)> = Vec::new();
     // One evaluation budget for the whole unit, so no code shape can make the run explode.
     let mut budget = super::interp::UNIT_BUDGET;
@@ -182,19 +175,19 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         if !(is_launch || has_marker || exported) || ix.in_test_module(&def.module) {
             continue;
         }
-        let mut it = Interp::new(&ix, &names_for, cfg.max_call_depth);
+        let mut it = Interp::new(&ix, &fleet_names, cfg.max_call_depth);
         it.budget = budget;
         let v = it.call_fn(id, Vec::new(), None);
         budget = it.budget;
+        // `pub fn config(cfg: &mut ServiceConfig)`: what it registered in its parameter.
+        let configured = std::mem::take(&mut it.mut_out).into_iter().find_map(|(_, v)| match v {
+            Value::Routes(r) if r.kind == "ServiceConfig" => Some(Value::Routes(r)),
+            _ => None,
+        });
         let krate = ix.files[def.file].krate;
         let root_name = def.qual.split_once("::").map_or(def.qual.clone(), |(_, r)| r.to_string());
         if is_launch || (exported && it.served.is_empty()) {
-            let v = if config_param(&def.sig) {
-                // `pub fn config(cfg: &mut ServiceConfig)`: what it registered.
-                it_configured(&mut it, id).unwrap_or(v)
-            } else {
-                v
-            };
+            let v = configured.unwrap_or(v);
             served.push((Served { value: v, site: def.site.clone() }, krate, root_name.clone()));
         }
         for s in std::mem::take(&mut it.served) {
@@ -209,8 +202,7 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
     // Entries per root, de-duplicated by route identity.
     let mut routes: BTreeMap<RouteKey, (Entry, Vec<String>)> = BTreeMap::new();
     for (s, krate, root) in served {
-        let it = Interp::new(&ix, &names_for, cfg.max_call_depth);
-        for mut e in served_entries(&it, s.value) {
+        for mut e in served_entries(s.value) {
             e.trail.push(Step { op: "serve", detail: root.clone(), site: s.site.clone() });
             let key = (
                 krate,
@@ -232,19 +224,18 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
     }
     // Rocket ranked fallbacks need every route of the same path.
     let all: Vec<Entry> = routes.values().map(|(e, _)| e.clone()).collect();
-    let mut used_public: BTreeSet<(bool, u32)> = BTreeSet::new();
     let mut used_directives: BTreeSet<(usize, u32)> = BTreeSet::new();
     let mut public_hits: BTreeMap<(bool, u32), bool> = BTreeMap::new();
     for ((krate, ..), (e, roots)) in routes {
         let pkg = &fleet.packages[ix.crates[krate].pkg];
-        let svc = cfg.services.iter().find(|o| o.selector.matches(pkg));
-        let names = Names::for_service(cfg, e.fw, svc.map(|o| (&o.names, o.replace)));
-        let judged = judge(&ix, cfg, &names, svc, &e, &all);
+        let svc_at = cfg.services.iter().position(|o| o.selector.matches(pkg));
+        let svc = svc_at.map(|i| &cfg.services[i]);
+        let names = svc_at.map_or(&fleet_names, |i| &service_names[i]);
+        let judged = judge(&ix, cfg, names, svc, &e, &all, &defaults);
         if let Some(at) = judged.directive_at {
             used_directives.insert(at);
         }
         if let Some((is_svc, line, protected)) = judged.public_entry {
-            used_public.insert((is_svc, line));
             let h = public_hits.entry((is_svc, line)).or_insert(true);
             *h = *h && protected;
         }
@@ -276,7 +267,6 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
             }
         };
         stale(&cfg.public, false, "public entry");
-        let _ = &used_public;
         for o in &cfg.services {
             stale(&o.public, true, "service public entry");
         }
@@ -315,7 +305,7 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
         }
     }
     // `--suggest-policy`: extractor impls and auth-looking names not configured.
-    let names = names_for(Fw::Axum);
+    let names = fleet_names.get(Fw::Axum);
     for t in &ix.extractor_impls {
         if names.classify_extractor(t, false).is_none() {
             let why = if names.suspect(t) {
@@ -352,32 +342,6 @@ pub fn analyse_unit(fleet: &Fleet, policy: &crate::config::Policy, members: &[us
     out
 }
 
-fn it_configured(it: &mut Interp<'_>, id: usize) -> Option<Value> {
-    let def = &it.ix.fns[id];
-    let frame = Frame {
-        module: def.module.clone(),
-        file: def.file,
-        self_ty: None,
-        env: Default::default(),
-        returns: Vec::new(),
-        in_loop: 0,
-    };
-    let fresh = Value::Routes(RouteSet::new(Fw::Actix, "App", def.site.clone()));
-    let mut r = RouteSet::new(Fw::Actix, "App", def.site.clone());
-    let h = Value::Handler(super::interp::handler_of(it.ix, id));
-    let _ = fresh;
-    let v = it.method(
-        &mut Frame { ..frame },
-        Value::Routes(std::mem::replace(&mut r, RouteSet::new(Fw::Actix, "App", Site::default()))),
-        "configure",
-        vec![h],
-        &Default::default(),
-        def.site.clone(),
-        &None,
-    );
-    Some(v)
-}
-
 fn config_param(sig: &syn::Signature) -> bool {
     sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(t) if super::index::type_last(&t.ty).as_deref() == Some("ServiceConfig")))
 }
@@ -391,19 +355,17 @@ fn exports_router(sig: &syn::Signature) -> bool {
     if text.starts_with("implFilter") || text.contains("HttpServiceFactory") || text == "Vec<Route>" {
         return true;
     }
-    super::index::type_last(ty)
-        .is_some_and(|l| ROUTER_TYPES.contains(&l.as_str()) && l != "Filter" && l != "HttpServiceFactory")
+    super::index::type_last(ty).is_some_and(|l| ROUTER_TYPES.contains(&l.as_str()))
 }
 
 /// The routes a served value stands for.
-fn served_entries(it: &Interp<'_>, v: Value) -> Vec<Entry> {
-    let _ = it;
+fn served_entries(v: Value) -> Vec<Entry> {
     match v {
         Value::Routes(r) => super::frameworks::finalize(r),
         Value::Filter(b) => super::frameworks::branches_to_entries(b),
         Value::Grpc(layers, svcs) => super::frameworks::grpc_entries(&layers, svcs),
         Value::Svc(svcs) => super::frameworks::grpc_entries(&[], svcs),
-        Value::List(items) => items.into_iter().flat_map(|i| served_entries(it, i)).collect(),
+        Value::List(items) => items.into_iter().flat_map(served_entries).collect(),
         Value::Unit
         | Value::Server(_)
         | Value::Bool(_)
@@ -451,13 +413,14 @@ pub struct Judged {
 fn judge(
     ix: &Index,
     cfg: &AuthConfig,
-    names: &Names,
+    table: &NamesTable,
     svc: Option<&super::cfg::AuthServiceOverride>,
     e: &Entry,
     all: &[Entry],
+    defaults: &[PublicEntry],
 ) -> Judged {
-    let it_names = |_: Fw| names.clone();
-    let it = Interp::new(ix, &it_names, cfg.max_call_depth);
+    let names = table.get(e.fw);
+    let it = Interp::new(ix, table, cfg.max_call_depth);
     let mut evidence: Vec<Mw> = e.evidence.clone();
     let mut bound = Vec::new();
     if let Some(h) = &e.handler {
@@ -544,7 +507,6 @@ fn judge(
         })
         .collect();
     // Public allowlist: per-service entries, then the policy's, then the defaults.
-    let defaults = if cfg.use_builtin_defaults { default_public() } else { Vec::new() };
     let mut public: Option<(bool, u32, String)> = None;
     if let Some(o) = svc
         && let Some(p) = o.public.iter().find(|p| public_matches(p, e))
@@ -552,7 +514,7 @@ fn judge(
         public = Some((true, p.line, p.reason.clone()));
     }
     if public.is_none()
-        && let Some(p) = cfg.public.iter().chain(&defaults).find(|p| public_matches(p, e))
+        && let Some(p) = cfg.public.iter().chain(defaults).find(|p| public_matches(p, e))
     {
         public = Some((false, p.line, p.reason.clone()));
     }
@@ -568,7 +530,7 @@ fn judge(
     } else {
         "high"
     };
-    let (mut verdict, mut severity, reason) = if let Some((_, _, r)) = &public {
+    let (verdict, mut severity, reason) = if let Some((_, _, r)) = &public {
         ("public", Severity::Info, format!("allowlisted: {r}"))
     } else if protected {
         let by: Vec<String> = evidence.iter().filter(|m| counted(m)).map(|m| m.name.clone()).collect();
@@ -613,7 +575,6 @@ fn judge(
         ("unprotected", sev, unprotected_reason(e, &pitfalls, &evidence))
     };
     if verdict == "unprotected" && e.fallback && !cfg.check_fallbacks {
-        verdict = "unprotected";
         severity = Severity::Info;
     }
     if svc.is_some_and(|o| o.external_auth) {
@@ -835,26 +796,15 @@ fn route_info(ix: &Index, service: &str, e: &Entry, j: &Judged, roots: &[String]
             .filter(|m| m.class.enforces())
             .map(|m| place(&m.site, m.name.clone()))
             .collect(),
-        reason: if j.verdict == "public" {
-            j.public_reason.clone().unwrap_or_default()
-        } else {
-            j.reason.clone()
+        reason: {
+            let reason = if j.verdict == "public" {
+                j.public_reason.clone().unwrap_or_default()
+            } else {
+                j.reason.clone()
+            };
+            if roots.len() > 1 { format!("{reason} (served from {})", roots.join(", ")) } else { reason }
         },
         fix: j.fix.clone(),
-    }
-    .with_roots(roots)
-}
-
-trait WithRoots {
-    fn with_roots(self, roots: &[String]) -> Self;
-}
-
-impl WithRoots for RouteInfo {
-    fn with_roots(mut self, roots: &[String]) -> Self {
-        if roots.len() > 1 {
-            self.reason.push_str(&format!(" (served from {})", roots.join(", ")));
-        }
-        self
     }
 }
 
