@@ -36,6 +36,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Write a commented starter fleetward.toml
     Init(InitArgs),
+    /// Record today's coverage per service and today's findings, for `[coverage] no_drop`
+    Baseline(BaselineArgs),
     /// Fetch or describe the RustSec advisory database
     Db(DbArgs),
 }
@@ -61,17 +63,12 @@ pub enum ColorChoice {
     Never,
 }
 
+/// What a run scans and how: shared by `check`, `audit` and `baseline`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub struct ScanArgs {
     /// Root of the monorepo to check
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Report format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to FILE instead of standard output
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
     /// Policy file (default: fleetward.toml found upward from PATH)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -84,9 +81,9 @@ pub struct CheckArgs {
     /// Skip these checks
     #[arg(long, value_delimiter = ',', value_name = "CHECK,..")]
     pub skip: Vec<String>,
-    /// Exit 1 when a finding has at least this severity (default: the policy's fail_on, else medium)
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    /// A coverage report to read (LCOV, Cobertura XML, llvm-cov JSON or tarpaulin JSON); repeat for several
+    #[arg(long = "coverage", value_name = "FILE")]
+    pub coverage: Vec<PathBuf>,
     /// Number of threads (default: number of CPUs)
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -96,15 +93,39 @@ pub struct CheckArgs {
     /// Cache directory (default: $FLEETWARD_CACHE_DIR, else the platform's cache directory)
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Print timings per phase to standard error
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding has at least this severity (default: the policy's fail_on, else medium)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
     /// Colour in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Print only the summary line (human format)
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print timings per phase to standard error
-    #[arg(short, long)]
-    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// The baseline file to write
+    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

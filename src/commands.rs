@@ -2,7 +2,7 @@
 //! `report`. Errors returned from here are "fleetward could not do its job" (exit 2).
 
 use crate::cache;
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DbAction, Format};
+use crate::cli::{BaselineArgs, CheckArgs, Cli, ColorChoice, Command, DbAction, Format, ScanArgs};
 use crate::config::{self, Policy};
 use crate::db::{self, AdvisoryDb};
 use crate::pipeline::{self, Selection};
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// The checks this version implements (the others of [`CHECKS`] are named in DESIGN.md and
 /// arrive in later versions).
-pub const IMPLEMENTED: &[&str] = &["advisories", "banned", "unsafe", "auth", "secrets", "manifest"];
+pub const IMPLEMENTED: &[&str] =
+    &["advisories", "banned", "unsafe", "auth", "coverage", "secrets", "manifest"];
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             writeln!(std::io::stdout(), "wrote {}", path.display())?;
             Ok(ExitStatus::Clean)
         }
+        Command::Baseline(args) => baseline(args),
         Command::Db(args) => {
             let path = db::resolve_path(args.advisory_db.as_deref(), None)?;
             let mut out = std::io::stdout().lock();
@@ -71,7 +73,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
-fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
+/// A finished run: what `check` and `baseline` render.
+struct Scan {
+    policy: Policy,
+    outcome: pipeline::Outcome,
+}
+
+/// Validate the scan options, load the policy, database and baseline, and run the pipeline.
+fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     let root = canonical_root(&args.path)?;
     if let Some(n) = args.threads {
         if n == 0 {
@@ -81,7 +90,7 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
     let mut selection = if audit_only {
-        Selection { checks: vec!["advisories"], cache_dir: None }
+        Selection { checks: vec!["advisories"], ..Selection::default() }
     } else {
         select(&args.only, &args.skip)?
     };
@@ -94,16 +103,35 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
     } else {
         None
     };
+    if selection.enabled("coverage") {
+        for p in &args.coverage {
+            if !p.is_file() {
+                bail!("coverage report {} does not exist", p.display());
+            }
+        }
+        selection.coverage.reports = args.coverage.clone();
+        if policy.coverage.uses_baseline()
+            && let Some(path) = &policy.coverage.baseline
+        {
+            selection.coverage.baseline = Some(crate::baseline::Baseline::read(path)?);
+        }
+    } else if !args.coverage.is_empty() {
+        bail!("--coverage is given but the coverage check is not enabled (see --only and --skip)");
+    }
     let now = today();
     let outcome = pipeline::run(&root, &policy, &selection, db.as_ref(), now);
-    let fail_on = args.fail_on.unwrap_or(policy.fail_on);
-
     if args.verbose {
         let mut err = std::io::stderr().lock();
         for (phase, t) in &outcome.timings {
             writeln!(err, "fleetward: {phase}: {:.1} ms", t.as_secs_f64() * 1000.0)?;
         }
     }
+    Ok(Scan { policy, outcome })
+}
+
+fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
+    let Scan { policy, outcome } = scan(&args.scan, audit_only)?;
+    let fail_on = args.fail_on.unwrap_or(policy.fail_on);
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -115,6 +143,7 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
         fleet: &outcome.fleet,
         findings: &outcome.findings,
         db: outcome.db.as_ref(),
+        coverage: outcome.coverage.as_ref(),
         fail_on,
         automation_id: "fleetward/all/".to_string(),
         color: color && args.format == Format::Human,
@@ -134,6 +163,25 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
     }
     let failing = outcome.findings.iter().any(|f| f.is_failing(fail_on));
     Ok(if failing { ExitStatus::Findings } else { ExitStatus::Clean })
+}
+
+/// `fleetward baseline`: run the checks and record today's coverage and findings.
+fn baseline(args: BaselineArgs) -> anyhow::Result<ExitStatus> {
+    let Scan { outcome, .. } = scan(&args.scan, false)?;
+    let b = crate::baseline::Baseline::record(&outcome);
+    std::fs::write(&args.output, b.to_json())
+        .with_context(|| format!("could not write {}", args.output.display()))?;
+    writeln!(
+        std::io::stdout(),
+        "wrote {}: coverage of {} service{} ({} values), {} finding{}",
+        args.output.display(),
+        b.services(),
+        if b.services() == 1 { "" } else { "s" },
+        b.coverage.len(),
+        b.findings.len(),
+        if b.findings.len() == 1 { "" } else { "s" }
+    )?;
+    Ok(ExitStatus::Clean)
 }
 
 /// `--only` and `--skip`, validated against the check names.
@@ -156,7 +204,7 @@ fn select(only: &[String], skip: &[String]) -> anyhow::Result<Selection> {
         .filter(|c| only.is_empty() || only.iter().any(|o| o == c))
         .filter(|c| !skip.iter().any(|s| s == c))
         .collect();
-    Ok(Selection { checks, cache_dir: None })
+    Ok(Selection { checks, ..Selection::default() })
 }
 
 /// The closest of `candidates` to `word`, if close enough to suggest.

@@ -13,6 +13,7 @@ mod advisories;
 mod auth;
 mod banned;
 pub mod context;
+mod coverage;
 mod fleet;
 mod severity;
 mod source;
@@ -45,6 +46,8 @@ pub struct Policy {
     pub source: SourceConfig,
     /// `[auth]`: which routes must be authenticated and what counts as authentication.
     pub auth: crate::checks::auth::cfg::AuthConfig,
+    /// `[coverage]`: coverage reports, thresholds per service, `no_drop`.
+    pub coverage: crate::checks::coverage::cfg::CoveragePolicy,
 }
 
 impl Default for Policy {
@@ -58,6 +61,7 @@ impl Default for Policy {
             severity: BTreeMap::new(),
             source: SourceConfig::default(),
             auth: Default::default(),
+            coverage: Default::default(),
         }
     }
 }
@@ -144,7 +148,7 @@ pub const INFORMATIONAL: &[&str] = &["unmaintained", "unsound", "notice"];
 
 /// The keys of the top level of the policy file.
 pub const TOP_LEVEL_KEYS: &[&str] =
-    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth"];
+    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth", "coverage"];
 
 /// Look for `fleetward.toml` in `start` and its ancestors.
 pub fn find_upward(start: &Path) -> Option<PathBuf> {
@@ -261,6 +265,7 @@ pub fn validate(text: &str, base_dir: &Path) -> Result<Policy, Vec<ConfigProblem
         severity: severity::validate(&mut ctx, &root),
         source: source::validate(&mut ctx, &root),
         auth: auth::validate(&mut ctx, &root),
+        coverage: coverage::validate(&mut ctx, &root),
     };
     let problems = ctx.finish();
     if problems.is_empty() { Ok(policy) } else { Err(problems) }

@@ -161,6 +161,22 @@ pub struct Finding {
     /// What a route finding carries (JSON `route`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<Box<RouteInfo>>,
+    /// What a coverage finding carries (JSON `coverage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageInfo>,
+}
+
+/// The numbers of a coverage finding: the metric, what was measured (covered of total, the
+/// percentage rounded to two decimals), the threshold and the baseline it was compared with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoverageInfo {
+    pub metric: String,
+    pub percent: Option<f64>,
+    pub threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    pub covered: u64,
+    pub total: u64,
 }
 
 /// A place named in a route finding.
@@ -234,6 +250,7 @@ impl Finding {
             help: None,
             advisory: None,
             route: None,
+            coverage: None,
         }
     }
 
@@ -251,6 +268,11 @@ impl Finding {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Finding {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_coverage(mut self, info: CoverageInfo) -> Finding {
+        self.coverage = Some(info);
         self
     }
 

@@ -6,6 +6,7 @@
 //! is the only place that knows about threads.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod cache;
 pub mod checks;
 pub mod cli;

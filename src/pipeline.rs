@@ -14,16 +14,20 @@ pub struct Outcome {
     pub fleet: Fleet,
     pub findings: Vec<Finding>,
     pub db: Option<crate::db::DbSummary>,
+    /// What the coverage check measured (`None` when it did not run or had nothing to do).
+    pub coverage: Option<checks::coverage::Summary>,
     /// (phase, time) for `-v`.
     pub timings: Vec<(String, Duration)>,
 }
 
 /// The checks enabled for this run, in [`crate::registry::CHECKS`] order, and where the
 /// source checks' result cache lives (`None`: no cache).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub checks: Vec<&'static str>,
     pub cache_dir: Option<std::path::PathBuf>,
+    /// The coverage check's reports and baseline.
+    pub coverage: checks::coverage::Inputs,
 }
 
 impl Selection {
@@ -59,7 +63,15 @@ pub fn run(
     };
     let ctx = CheckCtx { fleet: &fleet, policy, now, cache: cache.as_ref() };
     let t = Instant::now();
+    let coverage = std::sync::Mutex::new(None);
     rayon::scope(|s| {
+        if selection.enabled("coverage") {
+            let (ctx, sink, coverage) = (&ctx, &sink, &coverage);
+            s.spawn(move |_| {
+                let summary = checks::coverage::check(ctx, &selection.coverage, sink);
+                *coverage.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
+            });
+        }
         if selection.enabled("advisories")
             && let Some(db) = db
         {
@@ -106,5 +118,6 @@ pub fn run(
         }
         summary
     });
-    Outcome { db, fleet, findings, timings }
+    let coverage = coverage.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Outcome { db, fleet, findings, coverage, timings }
 }

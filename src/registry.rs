@@ -15,6 +15,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("banned/sql.toml", include_str!("../rules/banned/sql.toml")),
     ("unsafe.toml", include_str!("../rules/unsafe.toml")),
     ("auth.toml", include_str!("../rules/auth.toml")),
+    ("coverage.toml", include_str!("../rules/coverage.toml")),
     ("secrets.toml", include_str!("../rules/secrets.toml")),
     ("suppressions.toml", include_str!("../rules/suppressions.toml")),
 ];

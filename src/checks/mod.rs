@@ -4,6 +4,7 @@
 pub mod advisories;
 pub mod auth;
 pub mod banned;
+pub mod coverage;
 pub mod lockfiles;
 pub mod secrets;
 pub mod source;

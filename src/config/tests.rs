@@ -1075,3 +1075,84 @@ severity = "severe"
         "line 3: unknown key `axum` in `[auth.service[1].names]` [known keys in `[auth.service[1].names]`: `middleware_fns`, `layers`, `extractors`, `extension_principals`, `attributes`, `guard_calls`, `guards`, `router_methods`, `not_auth`, `replace`]"
     );
 }
+
+// ----- [coverage] ----------------------------------------------------------------------------
+
+#[test]
+fn coverage_section_good() {
+    let p = ok(r#"
+[coverage]
+reports = ["target/llvm-cov/*.info", "coverage/**/cobertura.xml"]
+lines = 80
+functions = 72.5
+missing_files = "uncovered"
+require_report = true
+no_drop = true
+tolerance = 0.5
+baseline = "ci/coverage-baseline.json"
+exclude = ["**/generated/**"]
+
+[[coverage.service]]
+services = ["legacy-*", "services/old"]
+lines = 50
+require_report = false
+
+[[coverage.service]]
+services = ["legacy-tools"]
+skip = true
+"#);
+    let c = &p.coverage;
+    assert!(c.configured);
+    assert_eq!(c.line, 2);
+    assert_eq!(c.reports.len(), 2);
+    assert_eq!(c.baseline.as_deref(), Some(Path::new("/repo/ci/coverage-baseline.json")));
+    let pkg = |name: &str, dir: &str| {
+        crate::workspace::Package::new(name, dir, crate::workspace::PackageKind::Service)
+    };
+    let e = c.for_package(&pkg("billing", "services/billing"));
+    assert_eq!(e.min, [Some(80.0), Some(72.5), None, None]);
+    assert!(e.require_report && e.no_drop && !e.skip);
+    assert_eq!(e.tolerance, 0.5);
+    assert_eq!(e.missing_files, crate::checks::coverage::cfg::MissingFiles::Uncovered);
+    let e = c.for_package(&pkg("legacy-api", "services/legacy-api"));
+    assert_eq!(e.min, [Some(50.0), Some(72.5), None, None]);
+    assert!(!e.require_report && !e.skip);
+    assert!(c.for_package(&pkg("legacy-tools", "tools")).skip);
+    assert!(c.for_package(&pkg("old", "services/old")).min[0] == Some(50.0));
+}
+
+#[test]
+fn coverage_problems() {
+    assert_eq!(
+        problem("[coverage]\nlines = 180\n"),
+        "line 2: `coverage.lines` must be a percentage from 0 to 100 [write a percentage, like `80` or `72.5`]"
+    );
+    assert_eq!(
+        problem("[coverage]\nlines = \"80%\"\n"),
+        "line 2: `coverage.lines` is a string [write the number without `%`: `80`]"
+    );
+    assert_eq!(
+        problem("[coverage]\nline = 80\n"),
+        "line 2: unknown key `line` in `[coverage]` [did you mean `lines`?]"
+    );
+    assert_eq!(
+        problem("[coverage]\nno_drop = true\n"),
+        "line 2: `no_drop` needs a baseline to compare with: `coverage.baseline` is not set [record one with `fleetward baseline -o coverage-baseline.json`, commit it, and set `baseline = \"coverage-baseline.json\"`]"
+    );
+    assert_eq!(
+        problem("[coverage]\nmissing_files = \"zero\"\n"),
+        "line 2: unknown value `zero` in `coverage.missing_files` [expected one of: `list`, `uncovered`]"
+    );
+    assert_eq!(
+        problem("[coverage]\n\n[[coverage.service]]\nservices = [\"a\"]\n"),
+        "line 3: `coverage.service[1]` sets nothing [set a threshold (`lines = 60`), `require_report`, `no_drop`, `tolerance`, `missing_files` or `skip`]"
+    );
+    assert_eq!(
+        problem("[coverage]\n\n[[coverage.service]]\nlines = 3\n"),
+        "line 3: missing `services` in `coverage.service[1]` [name the services, like `services = [\"billing\", \"services/legacy-*\"]`]"
+    );
+    assert_eq!(
+        problem("[coverage]\nreports = [\"/abs/lcov.info\"]\n"),
+        "line 2: glob `/abs/lcov.info` in `coverage.reports` is not a relative `/`-separated path [globs are matched against paths relative to the repository root, like `abs/lcov.info`]"
+    );
+}

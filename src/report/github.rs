@@ -65,6 +65,7 @@ mod tests {
             fleet: &fleet,
             findings: &findings,
             db: None,
+            coverage: None,
             fail_on: Severity::High,
             automation_id: "fleetward/all/".into(),
             color: false,

@@ -51,6 +51,9 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out)?;
             }
         }
+        if let Some(c) = report.coverage {
+            super::coverage::render(c, report.fleet, out)?;
+        }
         summary(report, &groups, out)?;
     }
     let failing = report.findings.iter().filter(|f| f.is_failing(report.fail_on)).count();
@@ -281,6 +284,7 @@ mod tests {
             fleet: &fleet,
             findings: &findings,
             db: Some(&db),
+            coverage: None,
             fail_on: Severity::High,
             automation_id: "fleetward/all/".into(),
             color: false,

@@ -24,6 +24,14 @@ struct Document<'a> {
     services: Vec<Value>,
     findings: Findings<'a>,
     errors: Vec<Value>,
+    /// One row per package and metric (DESIGN.md §3), when the coverage check ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage: Option<&'a [crate::checks::coverage::Row]>,
+    /// The reports read, and the files of measured packages that no report names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage_reports: Option<&'a [crate::checks::coverage::ReportRow]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage_unreported: Option<&'a [crate::checks::coverage::Unreported]>,
     database: Option<&'a crate::db::DbSummary>,
     summary: Value,
 }
@@ -77,6 +85,9 @@ fn document<'a>(report: &Report<'a>) -> Document<'a> {
         services,
         findings: Findings(report.findings),
         errors,
+        coverage: report.coverage.map(|c| c.rows.as_slice()),
+        coverage_reports: report.coverage.map(|c| c.reports.as_slice()),
+        coverage_unreported: report.coverage.map(|c| c.unreported.as_slice()),
         database: report.db,
         summary: json!({
             "services": fleet.services().count(),
@@ -120,6 +131,9 @@ fn finding(f: &Finding) -> Value {
     }
     if let Some(r) = &f.route {
         obj.insert("route".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+    }
+    if let Some(c) = &f.coverage {
+        obj.insert("coverage".into(), serde_json::to_value(c).unwrap_or(Value::Null));
     }
     if let Some(a) = &f.advisory {
         obj.insert(

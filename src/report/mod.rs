@@ -13,6 +13,8 @@ pub struct Report<'a> {
     /// Sorted findings (suppressed ones included, marked).
     pub findings: &'a [Finding],
     pub db: Option<&'a DbSummary>,
+    /// The coverage table, when the coverage check ran.
+    pub coverage: Option<&'a crate::checks::coverage::Summary>,
     pub fail_on: Severity,
     /// SARIF `automationDetails.id` (`fleetward/<category>/`).
     pub automation_id: String,
@@ -57,6 +59,7 @@ pub fn theme(color: bool) -> miette::GraphicalTheme {
     if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() }
 }
 
+pub mod coverage;
 pub mod github;
 pub mod human;
 pub mod json;

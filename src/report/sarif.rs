@@ -417,6 +417,7 @@ mod tests {
             fleet,
             findings,
             db: None,
+            coverage: None,
             fail_on: Severity::High,
             automation_id: "fleetward/all/".into(),
             color: false,

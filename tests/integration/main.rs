@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod config;
 mod conformance;
+mod coverage;
 mod discovery;
 mod services;
 mod source;
