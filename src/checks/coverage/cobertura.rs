@@ -14,145 +14,142 @@ use std::sync::LazyLock;
 pub fn read(bytes: &[u8]) -> Result<ReportData, ReadError> {
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
-    let mut table = FileTable::default();
-    let mut measured = Measured::default().with(Metric::Lines);
-    let mut bases = Vec::new();
-    let mut stack: Vec<Vec<u8>> = Vec::new();
-    let mut text = String::new();
-    let mut class: Option<(String, FileCoverage)> = None;
-    // The current method's first line and whether any of its lines ran.
-    let mut method: Option<(Option<u32>, bool)> = None;
-    let mut saw_root = false;
+    let mut st = State::default();
     loop {
         let pos = reader.buffer_position();
         let event = reader
             .read_event()
             .map_err(|e| at(bytes, reader.error_position(), format!("invalid XML: {e}")))?;
-        let (e, opens) = match event {
-            Event::Start(e) => (e, true),
-            Event::Empty(e) => (e, false),
-            Event::End(e) => {
-                let name = e.local_name().as_ref().to_vec();
-                stack.pop();
-                end(&name, &mut class, &mut method, &mut table, &mut bases, &text);
-                continue;
+        match event {
+            Event::Start(e) => {
+                st.start(&e, bytes, pos)?;
+                st.stack.push(e.local_name().as_ref().to_vec());
             }
-            Event::Text(t) => {
-                if stack.last().is_some_and(|s| s == b"source") {
-                    text.push_str(&t.decode().map_err(|e| at(bytes, pos, format!("invalid text: {e}")))?);
-                }
-                continue;
+            Event::Empty(e) => {
+                st.start(&e, bytes, pos)?;
+                st.end(e.local_name().as_ref());
+            }
+            Event::End(e) => {
+                st.stack.pop();
+                st.end(e.local_name().as_ref());
+            }
+            Event::Text(t) if st.stack.last().is_some_and(|s| s == b"source") => {
+                st.text.push_str(&t.decode().map_err(|e| at(bytes, pos, format!("invalid text: {e}")))?);
             }
             Event::Eof => break,
-            _ => continue,
-        };
-        {
-            {
-                let name = e.local_name().as_ref().to_vec();
-                if stack.is_empty() {
-                    if name != b"coverage" {
-                        return Err(at(
-                            bytes,
-                            pos,
-                            "not a Cobertura report: the root element is not `<coverage>`",
-                        ));
-                    }
-                    saw_root = true;
-                }
-                match name.as_slice() {
-                    b"source" => text.clear(),
-                    b"class" => {
-                        let filename = attr(&e, b"filename")
-                            .ok_or_else(|| at(bytes, pos, "`<class>` without a `filename`"))?;
-                        class = Some((filename, FileCoverage::default()));
-                    }
-                    b"method" => {
-                        measured = measured.with(Metric::Functions);
-                        method = Some((None, false));
-                    }
-                    b"line" => {
-                        let line = attr(&e, b"number")
-                            .and_then(|n| n.trim().parse::<u32>().ok())
-                            .filter(|n| (1..=super::lcov::MAX_LINE).contains(n))
-                            .ok_or_else(|| at(bytes, pos, "`<line>` without a valid `number`"))?;
-                        let hits = attr(&e, b"hits")
-                            .and_then(|h| parse_hits(&h))
-                            .ok_or_else(|| at(bytes, pos, "`<line>` without a valid `hits`"))?;
-                        let in_method = stack.iter().any(|s| s == b"method");
-                        match (&mut method, &mut class) {
-                            (Some(m), _) if in_method => {
-                                m.0 = Some(m.0.map_or(line, |l: u32| l.min(line)));
-                                m.1 |= hits;
-                            }
-                            (_, Some((_, file))) => {
-                                file.lines.push(line, hits);
-                                if attr(&e, b"branch").as_deref() == Some("true") {
-                                    measured = measured.with(Metric::Branches);
-                                    if let Some((covered, total)) = attr(&e, b"condition-coverage")
-                                        .as_deref()
-                                        .and_then(condition_coverage)
-                                    {
-                                        for i in 0..total {
-                                            file.branches.push((line, i), i < covered);
-                                        }
-                                    }
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    _ => {}
-                }
-                if opens {
-                    stack.push(name);
-                } else {
-                    end(&name, &mut class, &mut method, &mut table, &mut bases, &text);
-                }
-            }
+            _ => {}
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some(open) = st.stack.last() {
         return Err(at(
             bytes,
             bytes.len() as u64,
             format!("the report ends inside `<{}>`: the file is truncated", String::from_utf8_lossy(open)),
         ));
     }
-    if !saw_root {
+    if !st.saw_root {
         return Err(ReadError::new(1, "not a Cobertura report: no `<coverage>` element"));
     }
-    let mut report = table.into_report(Format::Cobertura, measured);
-    report.bases = bases;
+    let mut report = st.table.into_report(Format::Cobertura, st.measured.with(Metric::Lines));
+    report.bases = st.bases;
     Ok(report)
 }
 
-/// The end of element `name`: close the method or class it ends, or keep a `<source>`.
-fn end(
-    name: &[u8],
-    class: &mut Option<(String, FileCoverage)>,
-    method: &mut Option<(Option<u32>, bool)>,
-    table: &mut FileTable,
-    bases: &mut Vec<String>,
-    text: &str,
-) {
-    match name {
-        b"source" => {
-            let t = text.trim();
-            if !t.is_empty() && !bases.iter().any(|b| b == t) {
-                bases.push(t.to_string());
+/// What has been read so far.
+#[derive(Default)]
+struct State {
+    table: FileTable,
+    measured: Measured,
+    bases: Vec<String>,
+    /// Names of the open elements.
+    stack: Vec<Vec<u8>>,
+    /// The text of the `<source>` being read.
+    text: String,
+    class: Option<(String, FileCoverage)>,
+    /// The current method's first line and whether any of its lines ran.
+    method: Option<(Option<u32>, bool)>,
+    saw_root: bool,
+}
+
+impl State {
+    /// An element starts (at byte `pos`).
+    fn start(&mut self, e: &BytesStart<'_>, bytes: &[u8], pos: u64) -> Result<(), ReadError> {
+        let name = e.local_name();
+        let name = name.as_ref();
+        if self.stack.is_empty() {
+            if name != b"coverage" {
+                return Err(at(bytes, pos, "not a Cobertura report: the root element is not `<coverage>`"));
             }
+            self.saw_root = true;
         }
-        b"method" => {
-            if let (Some((Some(line), hit)), Some((_, file))) = (method.take(), class.as_mut()) {
-                file.functions.push(line, hit);
+        match name {
+            b"source" => self.text.clear(),
+            b"class" => {
+                let filename =
+                    attr(e, b"filename").ok_or_else(|| at(bytes, pos, "`<class>` without a `filename`"))?;
+                self.class = Some((filename, FileCoverage::default()));
             }
-        }
-        b"class" => {
-            if let Some((path, file)) = class.take() {
-                table.add(path, file);
+            b"method" => {
+                self.measured = self.measured.with(Metric::Functions);
+                self.method = Some((None, false));
             }
+            b"line" => {
+                let line = attr(e, b"number")
+                    .and_then(|n| n.trim().parse::<u32>().ok())
+                    .filter(|n| (1..=super::lcov::MAX_LINE).contains(n))
+                    .ok_or_else(|| at(bytes, pos, "`<line>` without a valid `number`"))?;
+                let hits = attr(e, b"hits")
+                    .and_then(|h| parse_hits(&h))
+                    .ok_or_else(|| at(bytes, pos, "`<line>` without a valid `hits`"))?;
+                let in_method = self.stack.iter().any(|s| s == b"method");
+                match (&mut self.method, &mut self.class) {
+                    (Some(m), _) if in_method => {
+                        m.0 = Some(m.0.map_or(line, |l| l.min(line)));
+                        m.1 |= hits;
+                    }
+                    (_, Some((_, file))) => {
+                        file.lines.push(line, hits);
+                        if attr(e, b"branch").as_deref() == Some("true") {
+                            self.measured = self.measured.with(Metric::Branches);
+                            if let Some((covered, total)) =
+                                attr(e, b"condition-coverage").as_deref().and_then(condition_coverage)
+                            {
+                                for i in 0..total {
+                                    file.branches.push((line, i), i < covered);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
         }
-        _ => {}
+        Ok(())
+    }
+
+    /// An element ends: close the method or class it ends, or keep a `<source>`.
+    fn end(&mut self, name: &[u8]) {
+        match name {
+            b"source" => {
+                let t = self.text.trim();
+                if !t.is_empty() && !self.bases.iter().any(|b| b == t) {
+                    self.bases.push(t.to_string());
+                }
+            }
+            b"method" => {
+                if let (Some((Some(line), hit)), Some((_, file))) = (self.method.take(), self.class.as_mut())
+                {
+                    file.functions.push(line, hit);
+                }
+            }
+            b"class" => {
+                if let Some((path, file)) = self.class.take() {
+                    self.table.add(path, file);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -7,49 +7,101 @@
 //! record with a bad number, or a file that ends inside a record is an error at its line.
 
 use super::model::{FileCoverage, FileTable, Format, Measured, Metric, ReadError, ReportData};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::BufRead;
 
 /// Line numbers above this are not believed (no source file has ten million lines).
 pub const MAX_LINE: u32 = 10_000_000;
 
-/// Read an LCOV tracefile.
+/// Read an LCOV tracefile. The input is scanned in the reader's buffer, line by line with
+/// `memchr`, without copying lines (only a line cut by the buffer's end is carried over).
 pub fn read(input: &mut dyn BufRead) -> Result<ReportData, ReadError> {
-    let mut table = FileTable::default();
-    let mut measured = Measured::default().with(Metric::Lines);
-    let mut record: Option<Record> = None;
-    let mut buf = Vec::with_capacity(256);
-    let mut lineno: u32 = 0;
+    let mut p = Parser::default();
+    let mut carry: Vec<u8> = Vec::new();
     loop {
-        buf.clear();
-        let n = input
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| ReadError::new(lineno + 1, format!("read error: {e}")))?;
-        if n == 0 {
+        let chunk = input.fill_buf().map_err(|e| ReadError::new(p.lineno + 1, format!("read error: {e}")))?;
+        if chunk.is_empty() {
             break;
         }
-        lineno += 1;
-        let line = trim_eol(&buf);
+        let len = chunk.len();
+        let mut pos = 0;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', chunk) {
+                Some(i) => {
+                    carry.extend_from_slice(&chunk[..i]);
+                    p.line(&carry)?;
+                    carry.clear();
+                    pos = i + 1;
+                }
+                None => {
+                    carry.extend_from_slice(chunk);
+                    input.consume(len);
+                    continue;
+                }
+            }
+        }
+        let rest = &chunk[pos..];
+        let last = memchr::memrchr(b'\n', rest);
+        let (lines, tail) = match last {
+            Some(i) => (&rest[..i + 1], &rest[i + 1..]),
+            None => (&rest[..0], rest),
+        };
+        for line in memchr::memchr_iter(b'\n', lines).scan(0, |start, nl| {
+            let l = &lines[*start..nl];
+            *start = nl + 1;
+            Some(l)
+        }) {
+            p.line(line)?;
+        }
+        carry.extend_from_slice(tail);
+        input.consume(len);
+    }
+    if !carry.is_empty() {
+        p.line(&carry)?;
+    }
+    p.finish()
+}
+
+/// The state of a tracefile being read.
+#[derive(Default)]
+struct Parser {
+    table: FileTable,
+    measured: Measured,
+    record: Option<Record>,
+    lineno: u32,
+}
+
+impl Parser {
+    fn line(&mut self, raw: &[u8]) -> Result<(), ReadError> {
+        self.lineno += 1;
+        let lineno = self.lineno;
+        // The common case first: a `DA` record inside a file record.
+        if let (Some(v), Some(r)) = (raw.strip_prefix(b"DA:"), self.record.as_mut())
+            && r.da(trim_eol(v))
+        {
+            return Ok(());
+        }
+        let line = trim_eol(raw);
         if line.is_empty() {
-            continue;
+            return Ok(());
         }
         let err = |what: &str| ReadError::new(lineno, format!("{what}: `{}`", shorten(line)));
         let Some(colon) = memchr::memchr(b':', line) else {
             if line == b"end_of_record" {
-                match record.take() {
+                return match self.record.take() {
                     Some(r) => {
                         let (path, file) = r.finish();
-                        table.add(path, file);
+                        self.table.add(path, file);
+                        Ok(())
                     }
-                    None => return Err(err("`end_of_record` outside a file record")),
-                }
-                continue;
+                    None => Err(err("`end_of_record` outside a file record")),
+                };
             }
             return Err(err("not an LCOV record"));
         };
         let (tag, value) = (&line[..colon], &line[colon + 1..]);
         if tag == b"SF" {
-            if let Some(r) = &record {
+            if let Some(r) = &self.record {
                 return Err(ReadError::new(
                     lineno,
                     format!("`SF` before the `end_of_record` of `{}` (line {})", r.path, r.line),
@@ -59,50 +111,50 @@ pub fn read(input: &mut dyn BufRead) -> Result<ReportData, ReadError> {
             if path.is_empty() {
                 return Err(err("`SF` without a path"));
             }
-            record = Some(Record::new(path, lineno));
-            continue;
+            self.record = Some(Record::new(path, lineno));
+            return Ok(());
         }
-        if !tag.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') || tag.is_empty() {
+        if tag.is_empty() || !tag.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') {
             return Err(err("not an LCOV record"));
         }
-        let data_record = matches!(tag, b"DA" | b"FN" | b"FNDA" | b"FNL" | b"FNA" | b"BRDA");
-        if !data_record {
-            continue;
+        if !matches!(tag, b"DA" | b"FN" | b"FNDA" | b"FNL" | b"FNA" | b"BRDA") {
+            return Ok(());
         }
-        let Some(r) = record.as_mut() else {
+        let Some(r) = self.record.as_mut() else {
             return Err(err("a data record outside a file record (no `SF` before it)"));
         };
         let ok = match tag {
             b"DA" => r.da(value),
             b"FN" => {
-                measured = measured.with(Metric::Functions);
+                self.measured = self.measured.with(Metric::Functions);
                 r.fn_(value)
             }
             b"FNDA" => r.fnda(value),
             b"FNL" => {
-                measured = measured.with(Metric::Functions);
+                self.measured = self.measured.with(Metric::Functions);
                 r.fnl(value)
             }
             b"FNA" => r.fna(value),
             _ => {
-                measured = measured.with(Metric::Branches);
+                self.measured = self.measured.with(Metric::Branches);
                 r.brda(value)
             }
         };
-        if !ok {
-            return Err(err(&format!("malformed `{}` record", String::from_utf8_lossy(tag))));
+        if ok { Ok(()) } else { Err(err(&format!("malformed `{}` record", String::from_utf8_lossy(tag)))) }
+    }
+
+    fn finish(self) -> Result<ReportData, ReadError> {
+        if let Some(r) = self.record {
+            return Err(ReadError::new(
+                self.lineno,
+                format!(
+                    "the report ends inside the record of `{}` (line {}): no `end_of_record`; the file is truncated",
+                    r.path, r.line
+                ),
+            ));
         }
+        Ok(self.table.into_report(Format::Lcov, self.measured.with(Metric::Lines)))
     }
-    if let Some(r) = record {
-        return Err(ReadError::new(
-            lineno,
-            format!(
-                "the report ends inside the record of `{}` (line {}): no `end_of_record`; the file is truncated",
-                r.path, r.line
-            ),
-        ));
-    }
-    Ok(table.into_report(Format::Lcov, measured))
 }
 
 /// Whether `head` (the start of a file) looks like LCOV.
@@ -135,19 +187,19 @@ impl Record {
             path,
             line,
             file: FileCoverage::default(),
-            fn_lines: HashMap::new(),
-            fn_hits: HashMap::new(),
-            fnl: HashMap::new(),
-            branch_seq: HashMap::new(),
+            fn_lines: HashMap::default(),
+            fn_hits: HashMap::default(),
+            fnl: HashMap::default(),
+            branch_seq: HashMap::default(),
         }
     }
 
     /// `DA:<line>,<count>[,<checksum>]`
     fn da(&mut self, v: &[u8]) -> bool {
-        let mut parts = v.splitn(3, |b| *b == b',');
-        let (Some(line), Some(count)) = (parts.next().and_then(line_no), parts.next().and_then(count)) else {
-            return false;
-        };
+        let Some(comma) = memchr::memchr(b',', v) else { return false };
+        let rest = &v[comma + 1..];
+        let hits = &rest[..memchr::memchr(b',', rest).unwrap_or(rest.len())];
+        let (Some(line), Some(count)) = (line_no(&v[..comma]), count(hits)) else { return false };
         self.file.lines.push(line, count > 0);
         true
     }
@@ -201,12 +253,14 @@ impl Record {
 
     /// `BRDA:<line>,[e]<block>,<branch>,<taken>` (`taken` is `-` when the block never ran).
     fn brda(&mut self, v: &[u8]) -> bool {
-        let parts: Vec<&[u8]> = v.split(|b| *b == b',').collect();
-        if parts.len() < 4 {
+        if v.iter().filter(|b| **b == b',').count() < 3 {
             return false;
         }
-        let Some(line) = line_no(parts[0]) else { return false };
-        let taken = parts[parts.len() - 1];
+        let (Some(first), Some(last)) = (memchr::memchr(b',', v), memchr::memrchr(b',', v)) else {
+            return false;
+        };
+        let Some(line) = line_no(&v[..first]) else { return false };
+        let taken = &v[last + 1..];
         let hit = match taken {
             b"-" => false,
             t => match count(t) {
@@ -240,12 +294,26 @@ fn trim_eol(line: &[u8]) -> &[u8] {
 
 /// A 1-based line number no larger than [`MAX_LINE`].
 fn line_no(s: &[u8]) -> Option<u32> {
-    count(s).and_then(|n| u32::try_from(n).ok()).filter(|n| (1..=MAX_LINE).contains(n))
+    let s = s.trim_ascii();
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &d in s {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(d - b'0');
+    }
+    (1..=MAX_LINE).contains(&n).then_some(n)
 }
 
 /// A decimal count. Counts beyond `u64` saturate (gcov's counters are 64-bit); a `-` sign is
 /// accepted and reads as "not run", as some gcov versions write negative counts on overflow.
 fn count(s: &[u8]) -> Option<u64> {
+    if let [d @ b'0'..=b'9'] = s {
+        return Some(u64::from(d - b'0'));
+    }
     let s = s.trim_ascii();
     let (neg, digits) = match s.strip_prefix(b"-") {
         Some(d) => (true, d),

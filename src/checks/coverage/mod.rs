@@ -349,7 +349,7 @@ fn read_report(path: &Path) -> Result<ReportData, ReadError> {
     let file = std::fs::File::open(path)
         .map_err(|e| ReadError::new(1, format!("cannot read the report: {}", io_reason(&e))))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut reader = BufReader::with_capacity(1 << 20, file);
     let head = {
         use std::io::BufRead;
         reader
