@@ -275,13 +275,19 @@ struct Source {
 
 impl Source {
     /// Where a finding about this report is located: the report itself when it is inside the
-    /// root, else the policy file, else the root's first manifest (paths in reports never
+    /// root, else the policy file, else the topmost workspace manifest (paths in reports never
     /// leave the root; the message names the report).
     fn location_file(&self, ctx: &CheckCtx<'_>) -> String {
         self.rel
             .clone()
             .or_else(|| ctx.policy.rel_path.clone())
-            .or_else(|| ctx.fleet.packages.first().map(|p| p.manifest.clone()))
+            .or_else(|| {
+                ctx.fleet
+                    .workspaces
+                    .iter()
+                    .map(|w| w.manifest.clone())
+                    .min_by_key(|m| (m.matches('/').count(), m.clone()))
+            })
             .unwrap_or_else(|| "Cargo.toml".to_string())
     }
 }
