@@ -367,11 +367,24 @@ fn windows_paths_branches_and_branchless_reports() {
 #[test]
 fn reports_are_found_by_policy_globs_or_discovery() {
     // Discovery: an lcov.info in the repository is read with no flag.
-    let repo = fleet("");
+    let repo = TempRepo::from_fixture("coverage/fleet");
     std::fs::copy(fixture("coverage/reports/llvm-cov/lcov.info"), repo.path().join("lcov.info")).unwrap();
-    let (_, doc) = run_json(&repo, &[], &[]);
+    // coverage.py's coverage.json (a polyglot monorepo) is found by its name too, but is not
+    // ours: skipped without a finding.
+    repo.file(
+        "tools/py/coverage.json",
+        r#"{"meta": {"format": 3}, "files": {"a.py": {"executed_lines": [1]}}, "totals": {}}"#,
+    );
+    let (code, doc) = run_json(&repo, &[], &[]);
+    assert_eq!(code, 0);
     assert_eq!(doc["coverage_reports"][0]["file"], "lcov.info");
+    assert_eq!(doc["coverage_reports"][1]["file"], "tools/py/coverage.json");
+    assert!(doc["coverage_reports"][1]["error"].as_str().unwrap().starts_with("not a coverage report"));
+    assert_eq!(findings(&doc), []);
     assert_eq!(line_rows(&doc)[0], (s("billing"), 39, 52, Some(75.0)));
+    // Asked for by name, it is a finding.
+    let (_, doc) = run_json(&repo, &["tools/py/coverage.json"], &[]);
+    assert_eq!(findings(&doc)[0].0, "fleetward/parse-error");
     // Policy globs reach into target/ (which discovery skips), besides --coverage.
     let repo = fleet("[coverage]\nreports = [\"target/llvm-cov/*.info\"]\n");
     repo.file(

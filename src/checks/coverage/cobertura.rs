@@ -78,7 +78,8 @@ impl State {
         let name = name.as_ref();
         if self.stack.is_empty() {
             if name != b"coverage" {
-                return Err(at(bytes, pos, "not a Cobertura report: the root element is not `<coverage>`"));
+                let e = at(bytes, pos, "not a Cobertura report: the root element is not `<coverage>`");
+                return Err(ReadError { not_coverage: true, ..e });
             }
             self.saw_root = true;
         }

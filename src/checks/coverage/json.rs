@@ -15,32 +15,35 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// Read a JSON coverage report from its whole text.
+/// Read a JSON coverage report from its whole text. The format is told by llvm-cov's type
+/// tag or tarpaulin's `traces`; other JSON (coverage.py's `coverage.json`, a package.json) is
+/// "not a coverage report".
 pub fn read(bytes: &[u8]) -> Result<ReportData, ReadError> {
-    let doc: AnyJson = serde_json::from_slice(bytes).map_err(|e| {
+    let invalid = |e: serde_json::Error| {
         let what = if e.is_eof() { "the report ends early: the file is truncated" } else { "invalid JSON" };
         ReadError::new(u32::try_from(e.line()).unwrap_or(u32::MAX), format!("{what}: {e}"))
-    })?;
-    match doc {
-        AnyJson { data: Some(data), kind, .. }
-            if kind.as_deref().is_none_or(|k| k.starts_with("llvm.coverage.json.export")) =>
-        {
-            llvm(data)
-        }
-        AnyJson { files: Some(files), .. } => Ok(tarpaulin(files)),
-        _ => Err(ReadError::new(
-            1,
-            "not a coverage report: JSON without llvm-cov's `data` nor tarpaulin's `files`",
-        )),
+    };
+    if memchr::memmem::find(bytes, b"\"llvm.coverage.json.export").is_some() {
+        let doc: LlvmDoc = serde_json::from_slice(bytes).map_err(invalid)?;
+        return llvm(doc.data);
     }
+    if memchr::memmem::find(bytes, b"\"traces\"").is_some() {
+        let doc: TarpaulinDoc = serde_json::from_slice(bytes).map_err(invalid)?;
+        return Ok(tarpaulin(doc.files));
+    }
+    Err(ReadError::not_coverage(
+        "not a coverage report: JSON that is neither an llvm-cov export nor a tarpaulin report",
+    ))
 }
 
 #[derive(Deserialize)]
-struct AnyJson {
-    data: Option<Vec<Export>>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    files: Option<Vec<TarpaulinFile>>,
+struct LlvmDoc {
+    data: Vec<Export>,
+}
+
+#[derive(Deserialize)]
+struct TarpaulinDoc {
+    files: Vec<TarpaulinFile>,
 }
 
 // ----- llvm-cov export ---------------------------------------------------------------------
@@ -428,8 +431,11 @@ mod tests {
         let e = read(b"{\"files\": [\n  {\"path\": [\"a.rs\"],\n  \"traces\": [").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.message.contains("truncated"), "{e:?}");
-        let e = read(b"{\n\"files\": 3}").unwrap_err();
+        let e = read(b"{\n\"files\": 3, \"traces\": 1}").unwrap_err();
         assert_eq!(e.line, 2);
+        // coverage.py's JSON report is not one of ours.
+        let e = read(br#"{"meta": {"format": 3}, "files": {"a.py": {"executed_lines": [1]}}}"#).unwrap_err();
+        assert!(e.not_coverage, "{e:?}");
         let e = read(b"{\"name\": \"package.json\"}").unwrap_err();
         assert!(e.message.starts_with("not a coverage report"), "{e:?}");
     }

@@ -148,6 +148,18 @@ pub fn check(ctx: &CheckCtx<'_>, inputs: &Inputs, sink: &Sink) -> Option<Summary
     for (source, result) in read {
         let data = match result {
             Ok(d) => d,
+            // A file found by its name alone that is some other JSON or XML (coverage.py writes
+            // `coverage.json`) is not ours: skipped, and listed as not read.
+            Err(e) if e.not_coverage && !source.requested => {
+                summary.reports.push(ReportRow {
+                    file: source.shown,
+                    format: None,
+                    files: 0,
+                    matched: 0,
+                    error: Some(e.message),
+                });
+                continue;
+            }
             Err(e) => {
                 sink.push(match &source.rel {
                     Some(rel) => parse_error(rel, e.line, 1, format!("coverage report: {}", e.message)),
@@ -271,6 +283,8 @@ struct Source {
     shown: String,
     /// Relative to the root, when inside it.
     rel: Option<String>,
+    /// Asked for (`--coverage`, a policy glob), not only found by its name.
+    requested: bool,
 }
 
 impl Source {
@@ -297,24 +311,24 @@ fn report_sources(ctx: &CheckCtx<'_>, inputs: &Inputs) -> Vec<Source> {
     let root = &ctx.fleet.root;
     let mut out: Vec<Source> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut add = |path: PathBuf, out: &mut Vec<Source>| {
+    let mut add = |path: PathBuf, requested: bool, out: &mut Vec<Source>| {
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         if !seen.insert(canonical.clone()) {
             return;
         }
         let rel = crate::discover::relative(root, &canonical);
         let shown = rel.clone().unwrap_or_else(|| path.display().to_string());
-        out.push(Source { path: canonical, shown, rel });
+        out.push(Source { path: canonical, shown, rel, requested });
     };
     for p in &inputs.reports {
-        add(p.clone(), &mut out);
+        add(p.clone(), true, &mut out);
     }
     for rel in glob_reports(root, &ctx.policy.coverage.reports) {
-        add(root.join(rel), &mut out);
+        add(root.join(rel), true, &mut out);
     }
     if out.is_empty() {
         for rel in &ctx.fleet.coverage_reports {
-            add(root.join(rel), &mut out);
+            add(root.join(rel), false, &mut out);
         }
     }
     out

@@ -195,11 +195,18 @@ pub struct ReportData {
 pub struct ReadError {
     pub line: u32,
     pub message: String,
+    /// The file is not a coverage report of a known format at all (as opposed to a broken
+    /// one): a report found by its name alone is then skipped, not reported.
+    pub not_coverage: bool,
 }
 
 impl ReadError {
     pub fn new(line: u32, message: impl Into<String>) -> ReadError {
-        ReadError { line: line.max(1), message: message.into() }
+        ReadError { line: line.max(1), message: message.into(), not_coverage: false }
+    }
+
+    pub fn not_coverage(message: impl Into<String>) -> ReadError {
+        ReadError { not_coverage: true, ..ReadError::new(1, message) }
     }
 }
 
