@@ -104,12 +104,14 @@ pub struct Cache {
     used_hashes: Mutex<HashMap<String, (String, String)>>,
     hits: AtomicUsize,
     misses: AtomicUsize,
+    /// A run that checks only some packages keeps the entries of the others.
+    partial: bool,
 }
 
 impl Cache {
     /// Open the cache of `root` under `namespace` in `dir`. Never fails: a missing,
     /// unreadable, corrupted or foreign cache file is an empty cache.
-    pub fn open(dir: &Path, root: &Path, namespace: &str) -> Cache {
+    pub fn open(dir: &Path, root: &Path, namespace: &str, partial: bool) -> Cache {
         let root = root.to_string_lossy().into_owned();
         let name = digest([namespace.as_bytes(), root.as_bytes()]);
         let path = dir.join(format!("source-{}.json", &name[..24]));
@@ -131,6 +133,7 @@ impl Cache {
             used_hashes: Mutex::new(HashMap::new()),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
+            partial,
         }
     }
 
@@ -191,11 +194,22 @@ impl Cache {
         (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
 
-    /// Write the entries used by this run back, unless nothing changed.
+    /// Write the entries used by this run back (with the others too when the run was partial,
+    /// so that checking one changed service does not evict the rest), unless nothing changed.
     pub fn save(self) -> std::io::Result<()> {
-        let used = self.used.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let indexes = self.used_indexes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let hashes = self.used_hashes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut used = self.used.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut indexes = self.used_indexes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut hashes = self.used_hashes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.partial {
+            fn keep<V>(used: &mut HashMap<String, V>, old: HashMap<String, V>) {
+                for (k, v) in old {
+                    used.entry(k).or_insert(v);
+                }
+            }
+            keep(&mut used, self.old.clone());
+            keep(&mut indexes, self.old_indexes.clone());
+            keep(&mut hashes, self.old_hashes.clone());
+        }
         let unchanged = self.misses.load(Ordering::Relaxed) == 0
             && used.len() == self.old.len()
             && indexes == self.old_indexes
@@ -239,13 +253,13 @@ mod tests {
     fn round_trip_and_only_used_entries_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new("/repo");
-        let c = Cache::open(dir.path(), root, "ns");
+        let c = Cache::open(dir.path(), root, "ns", false);
         assert!(c.get("a").is_none());
         c.put("a".into(), &[finding()]);
         c.put("b".into(), &[]);
         c.save().unwrap();
 
-        let c = Cache::open(dir.path(), root, "ns");
+        let c = Cache::open(dir.path(), root, "ns", false);
         assert_eq!(c.get("a"), Some(vec![finding()]));
         assert_eq!(c.stats(), (1, 0));
         let path = c.path().to_path_buf();
@@ -254,15 +268,15 @@ mod tests {
         assert!(text.contains("\"a\"") && !text.contains("\"b\""), "{text}");
 
         // Another namespace or root does not see these entries.
-        assert!(Cache::open(dir.path(), root, "other").get("a").is_none());
-        assert!(Cache::open(dir.path(), Path::new("/elsewhere"), "ns").get("a").is_none());
+        assert!(Cache::open(dir.path(), root, "other", false).get("a").is_none());
+        assert!(Cache::open(dir.path(), Path::new("/elsewhere"), "ns", false).get("a").is_none());
     }
 
     #[test]
     fn corrupted_or_foreign_files_are_ignored_and_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new("/repo");
-        let c = Cache::open(dir.path(), root, "ns");
+        let c = Cache::open(dir.path(), root, "ns", false);
         let path = c.path().to_path_buf();
         c.put("a".into(), &[finding()]);
         c.save().unwrap();
@@ -273,11 +287,11 @@ mod tests {
             vec![0xff, 0x00, 0x13],
         ] {
             std::fs::write(&path, &bad).unwrap();
-            let c = Cache::open(dir.path(), root, "ns");
+            let c = Cache::open(dir.path(), root, "ns", false);
             assert!(c.get("a").is_none());
             c.put("a".into(), &[finding()]);
             c.save().unwrap();
-            assert_eq!(Cache::open(dir.path(), root, "ns").get("a"), Some(vec![finding()]));
+            assert_eq!(Cache::open(dir.path(), root, "ns", false).get("a"), Some(vec![finding()]));
         }
     }
 

@@ -40,6 +40,27 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// Fetch or describe the RustSec advisory database
     Db(DbArgs),
+    /// Install the git pre-commit hook that runs `fleetward check --staged`
+    Hook(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub action: HookAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Write .git/hooks/pre-commit (or core.hooksPath's) to check what is being committed
+    Install {
+        /// A directory of the repository
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Replace a pre-commit hook that fleetward did not write
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,9 +114,25 @@ pub struct ScanArgs {
     /// Cache directory (default: $FLEETWARD_CACHE_DIR, else the platform's cache directory)
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Check only the services that files changed since the merge base of REF and the work
+    /// tree touch, and the services that depend on them (git)
+    #[arg(long, value_name = "REF", conflicts_with_all = ["staged", "shard"])]
+    pub changed_since: Option<String>,
+    /// Check the content staged in the git index (what `git commit` would record), only for the
+    /// services the staged changes touch and their dependents
+    #[arg(long, conflicts_with = "shard")]
+    pub staged: bool,
+    /// Check only shard K of N: the fleet's packages split evenly by work, for a CI matrix
+    /// (combine the outputs with `fleetward merge`)
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
     /// Print timings per phase to standard error
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    crate::scope::parse_shard(s)
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,10 @@ use crate::cache;
 use crate::cli::{BaselineArgs, CheckArgs, Cli, ColorChoice, Command, DbAction, Format, ScanArgs};
 use crate::config::{self, Policy};
 use crate::db::{self, AdvisoryDb};
+use crate::git;
 use crate::pipeline::{self, Selection};
 use crate::registry::CHECKS;
+use crate::scope::{Mode, Request};
 use crate::{ExitStatus, report};
 use anyhow::{Context, bail};
 use std::io::{IsTerminal, Write};
@@ -61,6 +63,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Clean)
         }
         Command::Baseline(args) => baseline(args),
+        Command::Hook(args) => match args.action {
+            crate::cli::HookAction::Install { path, force } => hook_install(&path, force),
+        },
         Command::Db(args) => {
             let path = db::resolve_path(args.advisory_db.as_deref(), None)?;
             let mut out = std::io::stdout().lock();
@@ -77,6 +82,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 struct Scan {
     policy: Policy,
     outcome: pipeline::Outcome,
+    /// The copy of the index a `--staged` run checked (the report reads snippets from it).
+    _staged: Option<tempfile::TempDir>,
 }
 
 /// Validate the scan options, load the policy, database and baseline, and run the pipeline.
@@ -96,7 +103,26 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     };
     selection.cache_dir =
         if args.no_cache { None } else { args.cache_dir.clone().or_else(cache::default_dir) };
-    let policy = load_policy(args.config.as_deref(), &root)?;
+    let t = std::time::Instant::now();
+    let (scan_root, policy, staged) = if args.staged {
+        let s = stage(&root, args.config.as_deref())?;
+        selection.scope = Some(Request::Changes { mode: Mode::Staged, changes: s.changes });
+        selection.cache_root = Some(root.clone());
+        (s.root, s.policy, Some(s.dir))
+    } else {
+        (root.clone(), load_policy(args.config.as_deref(), &root)?, None)
+    };
+    if let Some(reference) = &args.changed_since {
+        git::ensure_repo(&root)?;
+        let merge_base = git::merge_base(&root, reference)?;
+        let changes = git::changed_since(&root, &merge_base)?;
+        let mode = Mode::ChangedSince { reference: reference.clone(), merge_base };
+        selection.scope = Some(Request::Changes { mode, changes });
+    }
+    if let Some((index, count)) = args.shard {
+        selection.scope = Some(Request::Shard { index, count });
+    }
+    let git_time = t.elapsed();
     let db = if selection.enabled("advisories") {
         let path = db::resolve_path(args.advisory_db.as_deref(), policy.advisories.db.as_deref())?;
         Some(AdvisoryDb::open(&path)?)
@@ -119,18 +145,83 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
         bail!("--coverage is given but the coverage check is not enabled (see --only and --skip)");
     }
     let now = today();
-    let outcome = pipeline::run(&root, &policy, &selection, db.as_ref(), now);
+    let mut outcome = pipeline::run(&scan_root, &policy, &selection, db.as_ref(), now);
+    if selection.scope.is_some() {
+        outcome
+            .timings
+            .insert(0, (if args.staged { "git (index copy)" } else { "git" }.to_string(), git_time));
+    }
     if args.verbose {
         let mut err = std::io::stderr().lock();
         for (phase, t) in &outcome.timings {
             writeln!(err, "fleetward: {phase}: {:.1} ms", t.as_secs_f64() * 1000.0)?;
         }
     }
-    Ok(Scan { policy, outcome })
+    Ok(Scan { policy, outcome, _staged: staged })
+}
+
+/// What `--staged` checks: the index written out to a temporary directory (the manifests,
+/// lockfiles and policy, then the files of the packages the staged changes select and of the
+/// packages they depend on), so every check reads exactly what `git commit` would record.
+struct Staged {
+    dir: tempfile::TempDir,
+    root: PathBuf,
+    policy: Policy,
+    changes: Vec<git::Change>,
+}
+
+fn stage(root: &Path, explicit_config: Option<&Path>) -> anyhow::Result<Staged> {
+    git::ensure_repo(root)?;
+    let changes = git::staged(root)?;
+    let files = git::index_files(root)?;
+    let dir = tempfile::Builder::new()
+        .prefix("fleetward-staged-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    // checkout-index writes each file at its path from the repository's top.
+    let copy = std::fs::canonicalize(dir.path())?.join(git::show_prefix(root)?);
+    let policy_path = match explicit_config {
+        Some(p) if !p.is_file() => bail!("policy file {} does not exist", p.display()),
+        Some(p) => Some(p.to_path_buf()),
+        None => config::find_upward(root),
+    };
+    let policy_rel = policy_path
+        .as_deref()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| crate::discover::relative(root, &p));
+    let frame = |f: &String| {
+        let name = f.rsplit('/').next().unwrap_or(f);
+        name == "Cargo.toml" || name == "Cargo.lock" || policy_rel.as_ref() == Some(f)
+    };
+    let first: Vec<String> = files.iter().filter(|f| frame(f)).cloned().collect();
+    git::checkout_index(root, &first, dir.path())?;
+    std::fs::create_dir_all(&copy)?;
+    let policy = match (&policy_path, &policy_rel) {
+        (Some(real), Some(rel)) if copy.join(rel).is_file() => {
+            config::load_text_of(real, &copy.join(rel), root).map_err(|e| anyhow::Error::new(*e))?
+        }
+        _ => load_policy(policy_path.as_deref(), root)?,
+    };
+    let fleet = crate::workspace::load(&copy, &policy);
+    let request = Request::Changes { mode: Mode::Staged, changes: changes.clone() };
+    let scope = crate::scope::Scope::resolve(&fleet, policy.rel_path.as_deref(), &request);
+    let needed = crate::scope::with_dependencies(&fleet, &scope.selected);
+    let rest: Vec<String> = files
+        .iter()
+        .filter(|f| !frame(f))
+        .filter(|f| match crate::checks::source::owner(&fleet, f) {
+            Some(i) => needed[i],
+            None => scope.loose_files.contains(f.as_str()),
+        })
+        .cloned()
+        .collect();
+    git::checkout_index(root, &rest, dir.path())?;
+    Ok(Staged { dir, root: copy, policy, changes })
 }
 
 fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
-    let Scan { policy, outcome } = scan(&args.scan, audit_only)?;
+    // `_copy` keeps a `--staged` run's index copy until the report has read its snippets.
+    let Scan { policy, outcome, _staged: _copy } = scan(&args.scan, audit_only)?;
     let fail_on = args.fail_on.unwrap_or(policy.fail_on);
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -139,13 +230,18 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
+    let selection = outcome.scope.as_ref().map(|s| s.view(&outcome.fleet));
     let rep = report::Report {
         fleet: &outcome.fleet,
+        selection: selection.as_ref(),
         findings: &outcome.findings,
         db: outcome.db.as_ref(),
         coverage: outcome.coverage.as_ref(),
         fail_on,
-        automation_id: "fleetward/all/".to_string(),
+        automation_id: outcome
+            .scope
+            .as_ref()
+            .map_or_else(|| "fleetward/all/".to_string(), |s| s.automation_id()),
         color: color && args.format == Format::Human,
         quiet: args.quiet,
     };
@@ -181,6 +277,41 @@ fn baseline(args: BaselineArgs) -> anyhow::Result<ExitStatus> {
         b.findings.len(),
         if b.findings.len() == 1 { "" } else { "s" }
     )?;
+    Ok(ExitStatus::Clean)
+}
+
+/// The first line after the shebang of the hook fleetward writes: how it recognises its own.
+const HOOK_MARK: &str = "# fleetward pre-commit hook";
+
+/// `fleetward hook install`: a pre-commit hook running `fleetward check --staged` with this
+/// executable (by absolute path, so the hook works whatever PATH git runs it with).
+fn hook_install(path: &Path, force: bool) -> anyhow::Result<ExitStatus> {
+    let root = canonical_root(path)?;
+    git::ensure_repo(&root)?;
+    let dir = git::hooks_dir(&root)?;
+    let hook = dir.join("pre-commit");
+    if let Ok(old) = std::fs::read_to_string(&hook)
+        && !old.contains(HOOK_MARK)
+        && !force
+    {
+        bail!("{} exists and was not written by fleetward (use --force to replace it)", hook.display());
+    }
+    let exe = std::env::current_exe().context("cannot find the fleetward executable")?;
+    let exe = exe.to_string_lossy().replace('\'', "'\\''");
+    let script = format!(
+        "#!/bin/sh\n{HOOK_MARK}, written by `fleetward hook install`.\n\
+         # Checks what is being committed (the index, not the work tree); skip once with\n\
+         # `git commit --no-verify`.\n\
+         exec '{exe}' check --staged\n"
+    );
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(&hook, script).with_context(|| format!("cannot write {}", hook.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
+    }
+    writeln!(std::io::stdout(), "installed {}: it runs `fleetward check --staged`", hook.display())?;
     Ok(ExitStatus::Clean)
 }
 

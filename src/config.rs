@@ -211,9 +211,15 @@ pub struct ConfigProblem {
 /// root, for [`Policy::rel_path`]. Every problem of the file is reported in the one error.
 pub fn load(path: Option<&Path>, root: &Path) -> Result<Policy, Box<ConfigError>> {
     let Some(path) = path else { return Ok(Policy::default()) };
+    load_text_of(path, path, root)
+}
+
+/// [`load`] with the text read from `text_from` (the staged version of the policy, written out
+/// of the git index) while paths, messages and relative paths in it stay those of `path`.
+pub fn load_text_of(path: &Path, text_from: &Path, root: &Path) -> Result<Policy, Box<ConfigError>> {
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let shown = display_path(path, &canonical);
-    let bytes = std::fs::read(path).map_err(|e| Box::new(ConfigError::unreadable(shown.clone(), &e)))?;
+    let bytes = std::fs::read(text_from).map_err(|e| Box::new(ConfigError::unreadable(shown.clone(), &e)))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -15,9 +15,11 @@ pub mod config;
 pub mod db;
 pub mod diag;
 pub mod discover;
+pub mod git;
 pub mod pipeline;
 pub mod registry;
 pub mod report;
+pub mod scope;
 pub mod workspace;
 
 /// The process exit status (DESIGN.md §2).

@@ -18,6 +18,8 @@ pub struct Outcome {
     pub coverage: Option<checks::coverage::Summary>,
     /// (phase, time) for `-v`.
     pub timings: Vec<(String, Duration)>,
+    /// The packages this run checked, when not all of them.
+    pub scope: Option<crate::scope::Scope>,
 }
 
 /// The checks enabled for this run, in [`crate::registry::CHECKS`] order, and where the
@@ -28,6 +30,11 @@ pub struct Selection {
     pub cache_dir: Option<std::path::PathBuf>,
     /// The coverage check's reports and baseline.
     pub coverage: checks::coverage::Inputs,
+    /// Only the packages a change touches, or one shard (`None`: every package).
+    pub scope: Option<crate::scope::Request>,
+    /// The repository's root when the scanned root is a copy of it (`--staged` scans the index
+    /// written out): the cache is kept under it and database paths are shown relative to it.
+    pub cache_root: Option<std::path::PathBuf>,
 }
 
 impl Selection {
@@ -49,6 +56,8 @@ pub fn run(
     let t = Instant::now();
     let fleet = workspace::load(root, policy);
     timings.push(("discover+load".to_string(), t.elapsed()));
+    let policy_file = policy.rel_path.as_deref();
+    let scope = selection.scope.as_ref().map(|r| crate::scope::Scope::resolve(&fleet, policy_file, r));
 
     let sink = Sink::new();
     sink.extend(fleet.problems.iter().cloned());
@@ -56,12 +65,13 @@ pub fn run(
     let cache = match &selection.cache_dir {
         Some(dir) if source.any() => Some(crate::cache::Cache::open(
             dir,
-            root,
+            selection.cache_root.as_deref().unwrap_or(root),
             &checks::source::cache_namespace(source, &policy.source),
+            scope.is_some(),
         )),
         _ => None,
     };
-    let ctx = CheckCtx { fleet: &fleet, policy, now, cache: cache.as_ref() };
+    let ctx = CheckCtx { fleet: &fleet, policy, now, cache: cache.as_ref(), scope: scope.as_ref() };
     let t = Instant::now();
     let coverage = std::sync::Mutex::new(None);
     rayon::scope(|s| {
@@ -105,6 +115,9 @@ pub fn run(
     }
 
     let mut findings = sink.into_sorted();
+    if let Some(scope) = &scope {
+        findings.retain(|f| scope.keeps(&fleet, policy_file, f));
+    }
     // A file syn rejects is reported once even when several checks parsed it.
     findings.dedup_by(|a, b| a.rule == crate::diag::PARSE_ERROR && a == b);
     checks::apply_severity_overrides(&mut findings, policy, &fleet);
@@ -112,12 +125,22 @@ pub fn run(
         let mut summary = d.summary(now);
         // Paths in reports stay relative to the root when they are inside it.
         if let Ok(abs) = std::fs::canonicalize(&d.path)
-            && let Some(rel) = crate::discover::relative(root, &abs)
+            && let Some(rel) =
+                crate::discover::relative(selection.cache_root.as_deref().unwrap_or(root), &abs)
         {
             summary.path = rel;
         }
         summary
     });
-    let coverage = coverage.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Outcome { db, fleet, findings, coverage, timings }
+    let mut coverage = coverage.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let (Some(scope), Some(summary)) = (&scope, &mut coverage) {
+        let wanted = |dir: &str| {
+            fleet.packages.iter().enumerate().any(|(i, p)| p.dir == dir && scope.wants_package(i))
+        };
+        summary.rows.retain(|r| wanted(&r.path));
+        summary.unreported.retain(|u| {
+            fleet.packages.iter().enumerate().any(|(i, p)| p.name == u.service && scope.wants_package(i))
+        });
+    }
+    Outcome { db, fleet, findings, coverage, timings, scope }
 }

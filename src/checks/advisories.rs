@@ -42,8 +42,13 @@ pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
     let used: Vec<AtomicBool> = ignores.iter().map(|_| AtomicBool::new(false)).collect();
     let scope = IgnoreScope { ignores: &ignores, active: &active, used: &used };
 
-    let findings: Vec<Vec<Finding>> =
-        ctx.fleet.lockfiles.par_iter().map(|lockfile| audit_lockfile(ctx, db, lockfile, &scope)).collect();
+    let findings: Vec<Vec<Finding>> = ctx
+        .fleet
+        .lockfiles
+        .par_iter()
+        .filter(|lockfile| wanted(ctx, lockfile))
+        .map(|lockfile| audit_lockfile(ctx, db, lockfile, &scope))
+        .collect();
     sink.extend(findings.into_iter().flatten());
 
     let policy_file = ctx.policy.rel_path.clone().unwrap_or_else(|| crate::config::FILE_NAME.to_string());
@@ -107,6 +112,20 @@ struct IgnoreScope<'a> {
 
 fn default_severity(rule: &str) -> Severity {
     registry::rule(rule).map_or(Severity::Medium, |r| r.severity)
+}
+
+/// Whether a run scoped to some packages audits `lockfile`: one of its packages is checked (a
+/// lockfile no package uses is audited by every shard, and by a change run that touched it).
+fn wanted(ctx: &CheckCtx<'_>, lockfile: &str) -> bool {
+    let Some(scope) = ctx.scope else { return true };
+    let mut users =
+        ctx.fleet.packages.iter().enumerate().filter(|(_, p)| p.lockfile.as_deref() == Some(lockfile));
+    let mut any = false;
+    let hit = users.any(|(i, _)| {
+        any = true;
+        scope.wants_package(i)
+    });
+    hit || (!any && scope.wants_file(None, lockfile))
 }
 
 fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &IgnoreScope<'_>) -> Vec<Finding> {

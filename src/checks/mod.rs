@@ -22,6 +22,15 @@ pub struct CheckCtx<'a> {
     pub now: jiff::civil::Date,
     /// The per-file result cache of the source checks, unless `--no-cache`.
     pub cache: Option<&'a crate::cache::Cache>,
+    /// The packages this run checks (`None`: all).
+    pub scope: Option<&'a crate::scope::Scope>,
+}
+
+impl CheckCtx<'_> {
+    /// Whether a file owned by package `owner` is checked in this run.
+    pub fn wants_file(&self, owner: Option<usize>, rel: &str) -> bool {
+        self.scope.is_none_or(|s| s.wants_file(owner, rel))
+    }
 }
 
 /// Apply the policy's severity overrides: the `[severity]` table (an exact rule id wins over a

@@ -190,7 +190,7 @@ pub fn check_text_files(
     let fleet = ctx.fleet;
     fleet.text_files.par_iter().for_each(|rel| {
         let pkg = super::source::owner(fleet, rel);
-        if !super::source::in_scanned_dir(fleet, rel, pkg, cfg) {
+        if !ctx.wants_file(pkg, rel) || !super::source::in_scanned_dir(fleet, rel, pkg, cfg) {
             return;
         }
         let mut found = match ctx.cache {

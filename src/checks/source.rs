@@ -106,7 +106,7 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
         .rust_files
         .iter()
         .map(|rel| (rel.as_str(), owner(fleet, rel)))
-        .filter(|(rel, pkg)| wanted(fleet, rel, *pkg, cfg))
+        .filter(|(rel, pkg)| ctx.wants_file(*pkg, rel) && wanted(fleet, rel, *pkg, cfg))
         .collect();
     let used: Vec<AtomicBool> = cfg.banned.exceptions.iter().map(|_| AtomicBool::new(false)).collect();
     let run = || {

@@ -67,6 +67,7 @@ mod tests {
             db: None,
             coverage: None,
             fail_on: Severity::High,
+            selection: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,

@@ -16,9 +16,44 @@ const WIDTH: usize = 100;
 /// The group of findings that concern no service.
 const FLEET: &str = "fleet";
 
+/// The first lines of a scoped run: what was checked, and why.
+fn selection(sel: &crate::scope::Selected, out: &mut dyn Write) -> io::Result<()> {
+    use crate::scope::Mode;
+    let what = match &sel.mode {
+        Mode::ChangedSince { reference, merge_base } => {
+            format!("changed since {reference} (merge base {})", &merge_base[..merge_base.len().min(12)])
+        }
+        Mode::Staged => "staged for commit".to_string(),
+        Mode::Shard { index, count } => format!("shard {index} of {count}"),
+    };
+    let files = sel.changed_files.map(|n| format!(", {n} changed path{}", if n == 1 { "" } else { "s" }));
+    writeln!(
+        out,
+        "checking {} of {} packages: {what}{}",
+        sel.packages_checked,
+        sel.packages_total,
+        files.unwrap_or_default()
+    )?;
+    const SHOWN: usize = 20;
+    for p in sel.packages.iter().take(SHOWN) {
+        if matches!(sel.mode, Mode::Shard { .. }) {
+            writeln!(out, "  {} ({})", p.name, p.path)?;
+        } else {
+            writeln!(out, "  {} ({}): {}", p.name, p.path, p.why.join("; "))?;
+        }
+    }
+    if sel.packages.len() > SHOWN {
+        writeln!(out, "  ... and {} more (the JSON report lists them all)", sel.packages.len() - SHOWN)?;
+    }
+    writeln!(out)
+}
+
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let groups = group(report.findings);
     if !report.quiet {
+        if let Some(sel) = report.selection {
+            selection(sel, out)?;
+        }
         let handler = GraphicalReportHandler::new_themed(super::theme(report.color)).with_width(WIDTH);
         let mut files: BTreeMap<&str, Option<Indexed>> = BTreeMap::new();
         for (name, findings) in &groups {
@@ -286,6 +321,7 @@ mod tests {
             db: Some(&db),
             coverage: None,
             fail_on: Severity::High,
+            selection: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,

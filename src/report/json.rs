@@ -21,6 +21,9 @@ struct Document<'a> {
     version: u32,
     tool: Value,
     root: &'static str,
+    /// Which packages were checked and why, when not all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selection: Option<&'a crate::scope::Selected>,
     services: Vec<Value>,
     findings: Findings<'a>,
     errors: Vec<Value>,
@@ -82,6 +85,7 @@ fn document<'a>(report: &Report<'a>) -> Document<'a> {
         version: 1,
         tool: json!({ "name": "fleetward", "version": env!("CARGO_PKG_VERSION") }),
         root: ".",
+        selection: report.selection,
         services,
         findings: Findings(report.findings),
         errors,

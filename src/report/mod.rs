@@ -16,6 +16,8 @@ pub struct Report<'a> {
     /// The coverage table, when the coverage check ran.
     pub coverage: Option<&'a crate::checks::coverage::Summary>,
     pub fail_on: Severity,
+    /// The packages checked, when a run did not check them all.
+    pub selection: Option<&'a crate::scope::Selected>,
     /// SARIF `automationDetails.id` (`fleetward/<category>/`).
     pub automation_id: String,
     pub color: bool,

@@ -54,10 +54,7 @@ pub fn build(report: &Report<'_>) -> io::Result<Value> {
     let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     let results: Vec<Value> = report.findings.iter().map(|f| result(f, index[sarif_rule_id(f)])).collect();
     let version = env!("CARGO_PKG_VERSION");
-    Ok(json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
+    let mut run = json!({
             "tool": {
                 "driver": {
                     "name": "fleetward",
@@ -73,7 +70,14 @@ pub fn build(report: &Report<'_>) -> io::Result<Value> {
             },
             "columnKind": "unicodeCodePoints",
             "results": results,
-        }]
+    });
+    if let Some(sel) = report.selection {
+        run["properties"] = json!({ "fleetward": { "selection": sel } });
+    }
+    Ok(json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [run]
     }))
 }
 
@@ -419,6 +423,7 @@ mod tests {
             db: None,
             coverage: None,
             fail_on: Severity::High,
+            selection: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,
