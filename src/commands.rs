@@ -178,8 +178,7 @@ fn stage(root: &Path, explicit_config: Option<&Path>) -> anyhow::Result<Staged> 
         .prefix("fleetward-staged-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    // checkout-index writes each file at its path from the repository's top.
-    let copy = std::fs::canonicalize(dir.path())?.join(git::show_prefix(root)?);
+    let copy = std::fs::canonicalize(dir.path())?;
     let policy_path = match explicit_config {
         Some(p) if !p.is_file() => bail!("policy file {} does not exist", p.display()),
         Some(p) => Some(p.to_path_buf()),
@@ -189,13 +188,12 @@ fn stage(root: &Path, explicit_config: Option<&Path>) -> anyhow::Result<Staged> 
         .as_deref()
         .and_then(|p| std::fs::canonicalize(p).ok())
         .and_then(|p| crate::discover::relative(root, &p));
-    let frame = |f: &String| {
-        let name = f.rsplit('/').next().unwrap_or(f);
-        name == "Cargo.toml" || name == "Cargo.lock" || policy_rel.as_ref() == Some(f)
+    let frame = |f: &git::IndexEntry| {
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        name == "Cargo.toml" || name == "Cargo.lock" || policy_rel.as_ref() == Some(&f.path)
     };
-    let first: Vec<String> = files.iter().filter(|f| frame(f)).cloned().collect();
-    git::checkout_index(root, &first, dir.path())?;
-    std::fs::create_dir_all(&copy)?;
+    let first: Vec<&git::IndexEntry> = files.iter().filter(|f| frame(f)).collect();
+    git::write_index_files(root, &first, &copy)?;
     let policy = match (&policy_path, &policy_rel) {
         (Some(real), Some(rel)) if copy.join(rel).is_file() => {
             config::load_text_of(real, &copy.join(rel), root).map_err(|e| anyhow::Error::new(*e))?
@@ -206,16 +204,15 @@ fn stage(root: &Path, explicit_config: Option<&Path>) -> anyhow::Result<Staged> 
     let request = Request::Changes { mode: Mode::Staged, changes: changes.clone() };
     let scope = crate::scope::Scope::resolve(&fleet, policy.rel_path.as_deref(), &request);
     let needed = crate::scope::with_dependencies(&fleet, &scope.selected);
-    let rest: Vec<String> = files
+    let rest: Vec<&git::IndexEntry> = files
         .iter()
         .filter(|f| !frame(f))
-        .filter(|f| match crate::checks::source::owner(&fleet, f) {
+        .filter(|f| match crate::checks::source::owner(&fleet, &f.path) {
             Some(i) => needed[i],
-            None => scope.loose_files.contains(f.as_str()),
+            None => scope.loose_files.contains(f.path.as_str()),
         })
-        .cloned()
         .collect();
-    git::checkout_index(root, &rest, dir.path())?;
+    git::write_index_files(root, &rest, &copy)?;
     Ok(Staged { dir, root: copy, policy, changes })
 }
 

@@ -22,6 +22,16 @@ pub struct Change {
 
 /// A `git` command run in `root` with the repository's program-running settings turned off.
 fn git(root: &Path) -> Command {
+    let mut c = plain_git(root);
+    // Content filters (`filter.<driver>.clean|smudge|process`) run when git compares the work
+    // tree with a commit: every configured driver is emptied, which git treats as no filter.
+    for key in filter_keys(root) {
+        c.arg("-c").arg(format!("{key}="));
+    }
+    c
+}
+
+fn plain_git(root: &Path) -> Command {
     let mut c = Command::new("git");
     c.current_dir(root)
         .env("GIT_OPTIONAL_LOCKS", "0")
@@ -29,6 +39,18 @@ fn git(root: &Path) -> Command {
         .args(["-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "-c", "diff.renames=true"])
         .stdin(Stdio::null());
     c
+}
+
+/// The filter-driver commands the repository's configuration names (reading configuration
+/// runs nothing).
+fn filter_keys(root: &Path) -> Vec<String> {
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut c = plain_git(root);
+        c.args(["config", "--name-only", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"]);
+        c.output().map(|o| split_z(&o.stdout)).unwrap_or_default()
+    })
+    .clone()
 }
 
 /// Run and return standard output; a failure carries git's own message.
@@ -59,14 +81,6 @@ pub fn hooks_dir(root: &Path) -> anyhow::Result<std::path::PathBuf> {
     c.args(["rev-parse", "--git-path", "hooks"]);
     let rel = String::from_utf8_lossy(&output(c, "find the hooks directory")?).trim().to_string();
     Ok(root.join(rel))
-}
-
-/// Where `root` sits in its repository (`sub/dir/`, empty at the top): `checkout-index`
-/// writes files at their path from the top.
-pub fn show_prefix(root: &Path) -> anyhow::Result<String> {
-    let mut c = git(root);
-    c.args(["rev-parse", "--show-prefix"]);
-    Ok(String::from_utf8_lossy(&output(c, "find the repository's top")?).trim().to_string())
 }
 
 /// The merge base of `reference` and `HEAD`, as a full commit id.
@@ -126,45 +140,72 @@ pub fn staged(root: &Path) -> anyhow::Result<Vec<Change>> {
     Ok(changes)
 }
 
-/// Every path in the index under `root`, relative to it.
-pub fn index_files(root: &Path) -> anyhow::Result<Vec<String>> {
-    let mut c = git(root);
-    c.args(["ls-files", "-z", "--cached", "--", "."]);
-    Ok(split_z(&output(c, "list the files in the index")?))
+/// One file of the index.
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    pub oid: String,
+    /// Relative to `root`.
+    pub path: String,
 }
 
-/// Write the index's version of `paths` (relative to `root`) under `dest`, as `git
-/// checkout-index` does, without touching the work tree. Symbolic links are written as such.
-pub fn checkout_index(root: &Path, paths: &[String], dest: &Path) -> anyhow::Result<()> {
-    if paths.is_empty() {
+/// Every regular file in the index under `root` (symbolic links and submodules are left out:
+/// the checks never follow a link out of the tree, and a submodule is another repository).
+pub fn index_files(root: &Path) -> anyhow::Result<Vec<IndexEntry>> {
+    let mut c = git(root);
+    c.args(["ls-files", "-z", "--stage", "--", "."]);
+    let mut out = Vec::new();
+    for line in split_z(&output(c, "list the files in the index")?) {
+        // `<mode> <oid> <stage>\t<path>`; a conflicted file has several stages, keep stage 0.
+        let Some((meta, path)) = line.split_once('\t') else { continue };
+        let mut parts = meta.split(' ');
+        let (Some(mode), Some(oid), Some(stage)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if (mode == "100644" || mode == "100755") && stage == "0" {
+            out.push(IndexEntry { oid: oid.to_string(), path: path.to_string() });
+        }
+    }
+    Ok(out)
+}
+
+/// Write the index's version of `entries` under `dest` at their paths relative to `root`. The
+/// blobs are read with `git cat-file --batch`, which applies no filter: the bytes are exactly
+/// what `git commit` records.
+pub fn write_index_files(root: &Path, entries: &[&IndexEntry], dest: &Path) -> anyhow::Result<()> {
+    use std::io::{BufRead, Read};
+    if entries.is_empty() {
         return Ok(());
     }
-    let mut prefix = dest.to_string_lossy().into_owned();
-    if !prefix.ends_with('/') {
-        prefix.push('/');
-    }
     let mut c = git(root);
-    // checkout-index applies the smudge/clean filters of .gitattributes, which can name
-    // programs; the index content is what is checked, so no filter is wanted.
-    c.args(["-c", "filter.lfs.smudge=", "-c", "filter.lfs.process=", "-c", "core.autocrlf=false"])
-        .args(["checkout-index", "-z", "--stdin", "-f", "-q"])
-        .arg(format!("--prefix={prefix}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    c.args(["cat-file", "--batch"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().context("could not run git to read the index")?;
     let mut stdin = child.stdin.take().context("git's standard input")?;
-    let mut list = Vec::new();
-    for p in paths {
-        list.extend_from_slice(p.as_bytes());
-        list.push(0);
+    let request: String = entries.iter().map(|e| format!("{}\n", e.oid)).collect();
+    // Written from another thread: git answers while it reads, and both pipes are bounded.
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+    let mut reader = std::io::BufReader::new(child.stdout.take().context("git's standard output")?);
+    let mut header = String::new();
+    for e in entries {
+        header.clear();
+        reader.read_line(&mut header).context("reading the index from git")?;
+        let size: usize = match header.trim_end().rsplit_once(' ') {
+            Some((kind, size)) if kind.ends_with(" blob") => size.parse().context("a blob size from git")?,
+            _ => bail!("git could not read {} from the index: {}", e.path, header.trim()),
+        };
+        let mut bytes = vec![0; size];
+        reader.read_exact(&mut bytes).context("reading the index from git")?;
+        let mut newline = [0u8; 1];
+        reader.read_exact(&mut newline).context("reading the index from git")?;
+        let target = dest.join(&e.path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&target, bytes).with_context(|| format!("cannot write {}", target.display()))?;
     }
-    // Written from another thread: git may fill its stderr pipe before reading all of stdin.
-    let writer = std::thread::spawn(move || stdin.write_all(&list));
-    let out = child.wait_with_output().context("could not read the index")?;
     writer.join().map_err(|_| anyhow::anyhow!("writing to git failed"))??;
-    if !out.status.success() {
-        bail!("git could not read the index: {}", String::from_utf8_lossy(&out.stderr).trim());
+    let status = child.wait().context("waiting for git")?;
+    if !status.success() {
+        bail!("git could not read the index");
     }
     Ok(())
 }

@@ -166,13 +166,13 @@ impl Scope {
         }
     }
 
-    /// SARIF `automationDetails.id`: shards and partial runs never share a category with the
-    /// full run (`fleetward/all/`).
+    /// SARIF `automationDetails.id`: a shard has its own category, so that shards uploaded
+    /// separately never replace each other; a change run keeps the full run's (`fleetward/all/`),
+    /// which is what code scanning compares a pull request's analysis with.
     pub fn automation_id(&self) -> String {
         match &self.mode {
             Mode::Shard { index, count } => format!("fleetward/shard-{index}-of-{count}/"),
-            Mode::ChangedSince { .. } => "fleetward/changed/".to_string(),
-            Mode::Staged => "fleetward/staged/".to_string(),
+            Mode::ChangedSince { .. } | Mode::Staged => "fleetward/all/".to_string(),
         }
     }
 }
@@ -250,14 +250,18 @@ fn from_changes(fleet: &Fleet, policy_file: Option<&str>, mode: Mode, changes: &
             }
         }
     }
-    // Dependents of everything selected so far, through path dependencies.
+    // Dependents of everything selected so far, through path dependencies (a package selected
+    // for its own changes is not also said to depend on another).
     let dependents = dependents(fleet);
-    let mut queue: Vec<usize> = reasons.keys().copied().collect();
+    let direct: BTreeSet<usize> = reasons.keys().copied().collect();
+    let mut queue: Vec<usize> = direct.iter().copied().collect();
     while let Some(i) = queue.pop() {
         for &d in &dependents[i] {
-            let why = format!("depends on {}", fleet.packages[i].name);
+            if direct.contains(&d) {
+                continue;
+            }
             let fresh = !reasons.contains_key(&d);
-            reasons.entry(d).or_default().insert(why);
+            reasons.entry(d).or_default().insert(format!("depends on {}", fleet.packages[i].name));
             if fresh {
                 queue.push(d);
             }
