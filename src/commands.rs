@@ -101,6 +101,7 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     } else {
         select(&args.only, &args.skip)?
     };
+    selection.progress = true;
     selection.cache_dir =
         if args.no_cache { None } else { args.cache_dir.clone().or_else(cache::default_dir) };
     let t = std::time::Instant::now();

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod discover;
 pub mod git;
 pub mod pipeline;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod scope;

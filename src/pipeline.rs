@@ -32,6 +32,8 @@ pub struct Selection {
     pub coverage: checks::coverage::Inputs,
     /// Only the packages a change touches, or one shard (`None`: every package).
     pub scope: Option<crate::scope::Request>,
+    /// Show a progress bar when the run is long and standard error a terminal.
+    pub progress: bool,
     /// The repository's root when the scanned root is a copy of it (`--staged` scans the index
     /// written out): the cache is kept under it and database paths are shown relative to it.
     pub cache_root: Option<std::path::PathBuf>,
@@ -53,6 +55,12 @@ pub fn run(
     now: jiff::civil::Date,
 ) -> Outcome {
     let mut timings = Vec::new();
+    let progress = if selection.progress {
+        crate::progress::Progress::on_terminal()
+    } else {
+        crate::progress::Progress::hidden()
+    };
+    progress.set_message("discovering");
     let t = Instant::now();
     let fleet = workspace::load(root, policy);
     timings.push(("discover+load".to_string(), t.elapsed()));
@@ -71,41 +79,72 @@ pub fn run(
         )),
         _ => None,
     };
-    let ctx = CheckCtx { fleet: &fleet, policy, now, cache: cache.as_ref(), scope: scope.as_ref() };
+    let ctx = CheckCtx {
+        fleet: &fleet,
+        policy,
+        now,
+        cache: cache.as_ref(),
+        scope: scope.as_ref(),
+        progress: &progress,
+    };
+    progress.set_message("checking");
+    progress.add_len(fleet.rust_files.len() + fleet.text_files.len() + fleet.lockfiles.len());
     let t = Instant::now();
     let coverage = std::sync::Mutex::new(None);
+    // (check, time) of each check, for `-v`.
+    let per_check = std::sync::Mutex::new(Vec::new());
+    let timed = |name: &'static str, f: &dyn Fn()| {
+        let t = Instant::now();
+        f();
+        per_check.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((name, t.elapsed()));
+    };
+    let timed = &timed;
     rayon::scope(|s| {
         if selection.enabled("coverage") {
             let (ctx, sink, coverage) = (&ctx, &sink, &coverage);
             s.spawn(move |_| {
-                let summary = checks::coverage::check(ctx, &selection.coverage, sink);
-                *coverage.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
+                timed("coverage", &|| {
+                    let summary = checks::coverage::check(ctx, &selection.coverage, sink);
+                    *coverage.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
+                })
             });
         }
         if selection.enabled("advisories")
             && let Some(db) = db
         {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| checks::advisories::check(ctx, db, sink));
+            s.spawn(move |_| timed("advisories", &|| checks::advisories::check(ctx, db, sink)));
         }
         if selection.enabled("manifest") || selection.enabled("advisories") {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| checks::lockfiles::check(ctx, sink));
+            s.spawn(move |_| timed("lockfiles", &|| checks::lockfiles::check(ctx, sink)));
         }
         if selection.enabled("auth") {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| checks::auth::check(ctx, sink));
+            s.spawn(move |_| timed("auth", &|| checks::auth::check(ctx, sink)));
         }
         if source.secrets {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| checks::secrets::check_text_files(ctx, &ctx.policy.source, sink));
+            s.spawn(move |_| {
+                timed("secrets (text files)", &|| {
+                    checks::secrets::check_text_files(ctx, &ctx.policy.source, sink)
+                })
+            });
         }
         if source.any() {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| checks::source::check(ctx, source, &ctx.policy.source, sink));
+            s.spawn(move |_| {
+                timed("source (banned, unsafe, secrets)", &|| {
+                    checks::source::check(ctx, source, &ctx.policy.source, sink)
+                })
+            });
         }
     });
     timings.push(("checks".to_string(), t.elapsed()));
+    let mut per_check = per_check.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    per_check.sort();
+    timings.extend(per_check.into_iter().map(|(name, t)| (format!("  {name}"), t)));
+    progress.finish();
     if let Some(cache) = cache {
         let t = Instant::now();
         let (hits, misses) = cache.stats();

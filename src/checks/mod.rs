@@ -24,6 +24,8 @@ pub struct CheckCtx<'a> {
     pub cache: Option<&'a crate::cache::Cache>,
     /// The packages this run checks (`None`: all).
     pub scope: Option<&'a crate::scope::Scope>,
+    /// Files checked so far (a bar on a terminal, else nothing).
+    pub progress: &'a crate::progress::Progress,
 }
 
 impl CheckCtx<'_> {

@@ -189,6 +189,7 @@ pub fn check_text_files(
     use rayon::prelude::*;
     let fleet = ctx.fleet;
     fleet.text_files.par_iter().for_each(|rel| {
+        ctx.progress.inc(1);
         let pkg = super::source::owner(fleet, rel);
         if !ctx.wants_file(pkg, rel) || !super::source::in_scanned_dir(fleet, rel, pkg, cfg) {
             return;

@@ -108,12 +108,14 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
         .map(|rel| (rel.as_str(), owner(fleet, rel)))
         .filter(|(rel, pkg)| ctx.wants_file(*pkg, rel) && wanted(fleet, rel, *pkg, cfg))
         .collect();
+    ctx.progress.inc(fleet.rust_files.len() - jobs.len());
     let used: Vec<AtomicBool> = cfg.banned.exceptions.iter().map(|_| AtomicBool::new(false)).collect();
     let run = || {
         let empty = CrateIndex::default();
         let finish = |mut findings: Vec<Finding>, pkg: Option<usize>| {
             cfg.banned.apply(&mut findings, pkg.map(|i| &fleet.packages[i]), ctx.now, &used);
             sink.extend(findings);
+            ctx.progress.inc(1);
         };
         let Some(cache) = ctx.cache else {
             // One package at a time: its files are read once, for its crate index and for the
