@@ -185,6 +185,7 @@ pub fn write_index_files(root: &Path, entries: &[&IndexEntry], dest: &Path) -> a
     let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
     let mut reader = std::io::BufReader::new(child.stdout.take().context("git's standard output")?);
     let mut header = String::new();
+    let mut made: std::collections::HashSet<std::path::PathBuf> = std::collections::HashSet::new();
     for e in entries {
         header.clear();
         reader.read_line(&mut header).context("reading the index from git")?;
@@ -197,8 +198,11 @@ pub fn write_index_files(root: &Path, entries: &[&IndexEntry], dest: &Path) -> a
         let mut newline = [0u8; 1];
         reader.read_exact(&mut newline).context("reading the index from git")?;
         let target = dest.join(&e.path);
-        if let Some(parent) = target.parent() {
+        if let Some(parent) = target.parent()
+            && !made.contains(parent)
+        {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            made.insert(parent.to_path_buf());
         }
         std::fs::write(&target, bytes).with_context(|| format!("cannot write {}", target.display()))?;
     }

@@ -160,9 +160,26 @@ pub struct Fleet {
     pub text_files: Vec<String>,
     /// Parse errors and discovery problems (symlink loops, unreadable files), as findings.
     pub problems: Vec<Finding>,
+    /// Package directory -> package, built on first use by [`Fleet::owner`].
+    pub owners: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Fleet {
+    /// The package whose directory holds `rel` (the deepest one), else the package at the root.
+    pub fn owner(&self, rel: &str) -> Option<usize> {
+        let dirs = self
+            .owners
+            .get_or_init(|| self.packages.iter().enumerate().map(|(i, p)| (p.dir.clone(), i)).collect());
+        let mut end = rel.len();
+        while let Some(slash) = rel[..end].rfind('/') {
+            if let Some(&i) = dirs.get(&rel[..slash]) {
+                return Some(i);
+            }
+            end = slash;
+        }
+        dirs.get(".").or_else(|| dirs.get("")).copied()
+    }
+
     pub fn package(&self, name: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.name == name)
     }
@@ -203,6 +220,7 @@ pub fn load(root: &Path, policy: &Policy) -> Fleet {
         coverage_reports: found.coverage_reports,
         text_files: found.text_files,
         problems,
+        owners: std::sync::OnceLock::new(),
     }
 }
 

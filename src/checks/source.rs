@@ -287,13 +287,7 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
 
 /// The package owning `rel`: the one with the longest directory prefix.
 pub fn owner(fleet: &Fleet, rel: &str) -> Option<usize> {
-    fleet
-        .packages
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.dir == "." || p.dir.is_empty() || under(rel, &p.dir).is_some())
-        .max_by_key(|(_, p)| if p.dir == "." { 0 } else { p.dir.len() })
-        .map(|(i, _)| i)
+    fleet.owner(rel)
 }
 
 /// `rel` relative to `dir` when it is inside it.

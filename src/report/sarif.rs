@@ -329,6 +329,7 @@ pub(crate) mod fixture {
             coverage_reports: Vec::new(),
             text_files: Vec::new(),
             problems: Vec::new(),
+            owners: Default::default(),
         };
         (dir, fleet)
     }

@@ -370,3 +370,40 @@ fn hook_install_blocks_a_bad_commit() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn shards_partition_the_fleet_by_work() {
+    let repo = fleet();
+    // One heavy service: it gets a shard of its own, the four light packages share the other.
+    let heavy: String = (0..400).map(|i| format!("pub fn f{i}() -> u32 {{ {i} }}\n")).collect();
+    repo.file("d/src/big.rs", heavy);
+    let of = |k: u32, n: u32| {
+        let (v, run) = check(&repo, &["--shard", &format!("{k}/{n}")]);
+        assert_eq!(v["selection"]["mode"], "shard");
+        assert_eq!(v["selection"]["index"], k);
+        assert_eq!(v["selection"]["count"], n);
+        (names(&v), findings(&v), run.code())
+    };
+    assert_eq!(of(1, 2).0, ["d"]);
+    assert_eq!(of(2, 2).0, ["a", "b", "c", "common"]);
+    // Every package in exactly one shard, for several N; the findings add up to the full run's.
+    let (full, _) = check(&repo, &[]);
+    for n in [1, 2, 3, 7] {
+        let mut all_names = Vec::new();
+        let mut all_findings = Vec::new();
+        for k in 1..=n {
+            let (names, findings, _) = of(k, n);
+            all_names.extend(names);
+            all_findings.extend(findings);
+        }
+        all_names.sort();
+        all_findings.sort();
+        assert_eq!(all_names, ["a", "b", "c", "common", "d"], "N = {n}");
+        assert_eq!(all_findings, findings(&full), "N = {n}");
+    }
+    // The same split every time.
+    assert_eq!(of(2, 3), of(2, 3));
+    let run = repo.run(&["check", "--shard", "3/2"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("K must be between 1 and N"), "{}", run.stderr());
+}

@@ -53,6 +53,15 @@ pub struct Analysis {
 
 /// Analyse every workspace that has a web framework (in parallel, one workspace per task).
 pub fn analyse(fleet: &Fleet, policy: &crate::config::Policy) -> Analysis {
+    analyse_where(fleet, policy, &|_| true)
+}
+
+/// [`analyse`] for the workspaces with a `wanted` package only (a partial run).
+pub fn analyse_where(
+    fleet: &Fleet,
+    policy: &crate::config::Policy,
+    wanted: &dyn Fn(usize) -> bool,
+) -> Analysis {
     let units: Vec<Vec<usize>> = fleet
         .workspaces
         .iter()
@@ -63,7 +72,7 @@ pub fn analyse(fleet: &Fleet, policy: &crate::config::Policy) -> Analysis {
                 .filter(|&i| !frameworks_of(&fleet.packages[i]).is_empty())
                 .collect::<Vec<_>>()
         })
-        .filter(|m: &Vec<usize>| !m.is_empty())
+        .filter(|m: &Vec<usize>| m.iter().any(|&i| wanted(i)))
         .collect();
     if units.is_empty() {
         return Analysis::default();
@@ -113,6 +122,6 @@ pub fn analyse(fleet: &Fleet, policy: &crate::config::Policy) -> Analysis {
 /// The check: findings for unprotected and unresolvable routes, stale allowlist entries and
 /// files that did not parse.
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
-    let a = analyse(ctx.fleet, ctx.policy);
+    let a = analyse_where(ctx.fleet, ctx.policy, &|i| ctx.scope.is_none_or(|s| s.wants_package(i)));
     sink.extend(a.findings);
 }
