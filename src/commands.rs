@@ -107,7 +107,8 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     let t = std::time::Instant::now();
     let (scan_root, policy, staged) = if args.staged {
         let s = stage(&root, args.config.as_deref())?;
-        selection.scope = Some(Request::Changes { mode: Mode::Staged, changes: s.changes });
+        let old_lockfiles = old_lockfiles(&root, "HEAD", &s.changes);
+        selection.scope = Some(Request::Changes { mode: Mode::Staged, changes: s.changes, old_lockfiles });
         selection.cache_root = Some(root.clone());
         (s.root, s.policy, Some(s.dir))
     } else {
@@ -117,8 +118,9 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
         git::ensure_repo(&root)?;
         let merge_base = git::merge_base(&root, reference)?;
         let changes = git::changed_since(&root, &merge_base)?;
+        let old_lockfiles = old_lockfiles(&root, &merge_base, &changes);
         let mode = Mode::ChangedSince { reference: reference.clone(), merge_base };
-        selection.scope = Some(Request::Changes { mode, changes });
+        selection.scope = Some(Request::Changes { mode, changes, old_lockfiles });
     }
     if let Some((index, count)) = args.shard {
         selection.scope = Some(Request::Shard { index, count });
@@ -159,6 +161,19 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
         }
     }
     Ok(Scan { policy, outcome, _staged: staged })
+}
+
+/// The text at `rev` of every changed lockfile that existed there.
+fn old_lockfiles(
+    root: &Path,
+    rev: &str,
+    changes: &[git::Change],
+) -> std::collections::BTreeMap<String, String> {
+    changes
+        .iter()
+        .filter(|c| c.path.rsplit('/').next() == Some("Cargo.lock") && matches!(c.status, 'M' | 'T'))
+        .filter_map(|c| Some((c.path.clone(), git::show(root, rev, &c.path)?)))
+        .collect()
 }
 
 /// What `--staged` checks: the index written out to a temporary directory (the manifests,
@@ -202,7 +217,8 @@ fn stage(root: &Path, explicit_config: Option<&Path>) -> anyhow::Result<Staged> 
         _ => load_policy(policy_path.as_deref(), root)?,
     };
     let fleet = crate::workspace::load(&copy, &policy);
-    let request = Request::Changes { mode: Mode::Staged, changes: changes.clone() };
+    let old_lockfiles = old_lockfiles(root, "HEAD", &changes);
+    let request = Request::Changes { mode: Mode::Staged, changes: changes.clone(), old_lockfiles };
     let scope = crate::scope::Scope::resolve(&fleet, policy.rel_path.as_deref(), &request);
     let needed = crate::scope::with_dependencies(&fleet, &scope.selected);
     let rest: Vec<&git::IndexEntry> = files

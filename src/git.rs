@@ -148,6 +148,15 @@ pub struct IndexEntry {
     pub path: String,
 }
 
+/// The text of `rel` (relative to `root`) at revision `rev`, if it exists there and is UTF-8.
+pub fn show(root: &Path, rev: &str, rel: &str) -> Option<String> {
+    let mut c = git(root);
+    // `./` makes the path relative to `root` rather than to the repository's top.
+    c.args(["cat-file", "blob", "--end-of-options"]).arg(format!("{rev}:./{rel}"));
+    let out = c.output().ok().filter(|o| o.status.success())?;
+    String::from_utf8(out.stdout).ok()
+}
+
 /// Every regular file in the index under `root` (symbolic links and submodules are left out:
 /// the checks never follow a link out of the tree, and a submodule is another repository).
 pub fn index_files(root: &Path) -> anyhow::Result<Vec<IndexEntry>> {

@@ -27,10 +27,12 @@ pub const SCOPE_DEPENDENT: &[&str] = &[crate::checks::advisories::UNUSED_EXCEPTI
 /// What the user asked for, before the fleet is known.
 #[derive(Debug, Clone)]
 pub enum Request {
-    /// Files changed since the merge base of `reference` (or staged, when `staged`).
+    /// Files changed since the merge base of `reference` (or staged), with the earlier text
+    /// of each changed lockfile (to tell which packages' dependencies changed).
     Changes {
         mode: Mode,
         changes: Vec<Change>,
+        old_lockfiles: BTreeMap<String, String>,
     },
     Shard {
         index: u32,
@@ -92,7 +94,9 @@ pub struct Picked {
 impl Scope {
     pub fn resolve(fleet: &Fleet, policy_file: Option<&str>, request: &Request) -> Scope {
         match request {
-            Request::Changes { mode, changes } => from_changes(fleet, policy_file, mode.clone(), changes),
+            Request::Changes { mode, changes, old_lockfiles } => {
+                from_changes(fleet, policy_file, mode.clone(), changes, old_lockfiles)
+            }
             Request::Shard { index, count } => shard(fleet, *index, *count),
         }
     }
@@ -189,10 +193,19 @@ fn shorten(reasons: &BTreeSet<String>) -> Vec<String> {
     all
 }
 
-fn from_changes(fleet: &Fleet, policy_file: Option<&str>, mode: Mode, changes: &[Change]) -> Scope {
+fn from_changes(
+    fleet: &Fleet,
+    policy_file: Option<&str>,
+    mode: Mode,
+    changes: &[Change],
+    old_lockfiles: &BTreeMap<String, String>,
+) -> Scope {
     let n = fleet.packages.len();
     let mut reasons: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut loose_files = HashSet::new();
+    // Packages with a changed file of their own: their dependents are re-checked too (a
+    // lockfile or workspace manifest governs its own packages only).
+    let mut sources_changed = BTreeSet::new();
     let mut add = |i: usize, why: String| {
         reasons.entry(i).or_default().insert(why);
     };
@@ -218,9 +231,23 @@ fn from_changes(fleet: &Fleet, policy_file: Option<&str>, mode: Mode, changes: &
             continue;
         }
         if fleet.lockfiles.iter().any(|l| l == path) {
+            // Only the packages whose resolved dependencies differ, when both versions parse.
+            let new = std::fs::read_to_string(fleet.root.join(path)).ok();
+            let diff = old_lockfiles
+                .get(path)
+                .zip(new.as_deref())
+                .and_then(|(old, new)| lock_diff(fleet, path, old, new));
             for (i, p) in fleet.packages.iter().enumerate() {
-                if p.lockfile.as_deref() == Some(path) {
-                    add(i, format!("{path} {verb}"));
+                if p.lockfile.as_deref() != Some(path) {
+                    continue;
+                }
+                match &diff {
+                    Some(d) => match d.get(&i).map(String::as_str) {
+                        Some("changed") => add(i, format!("{path} {verb}")),
+                        Some(what) => add(i, format!("{path}: {what}")),
+                        None => {}
+                    },
+                    None => add(i, format!("{path} {verb}")),
                 }
             }
             continue;
@@ -244,6 +271,7 @@ fn from_changes(fleet: &Fleet, policy_file: Option<&str>, mode: Mode, changes: &
                     }
                 }
                 add(i, format!("{path} {verb}"));
+                sources_changed.insert(i);
             }
             None => {
                 loose_files.insert(path.to_string());
@@ -254,7 +282,7 @@ fn from_changes(fleet: &Fleet, policy_file: Option<&str>, mode: Mode, changes: &
     // for its own changes is not also said to depend on another).
     let dependents = dependents(fleet);
     let direct: BTreeSet<usize> = reasons.keys().copied().collect();
-    let mut queue: Vec<usize> = direct.iter().copied().collect();
+    let mut queue: Vec<usize> = sources_changed.iter().copied().collect();
     while let Some(i) = queue.pop() {
         for &d in &dependents[i] {
             if direct.contains(&d) {
@@ -272,6 +300,90 @@ fn from_changes(fleet: &Fleet, policy_file: Option<&str>, mode: Mode, changes: &
         selected[i] = true;
     }
     Scope { mode, selected, reasons, loose_files, changed_files: changes.len() }
+}
+
+/// For the packages of `lockfile`, what changed in the dependencies each one resolves to
+/// between two versions of the lockfile (`None` when either does not parse): a package is in
+/// the map only if the set of crates (name, version, source) it reaches changed.
+fn lock_diff(fleet: &Fleet, lockfile: &str, old: &str, new: &str) -> Option<BTreeMap<usize, String>> {
+    use crate::checks::advisories::lockfile::{LockPackage, parse};
+    let (old, new) = (parse(old).ok()?, parse(new).ok()?);
+    // Every crate a package reaches, itself excluded, as "name version (source)".
+    fn reach(lock: &[LockPackage], name: &str, version: Option<&str>) -> Option<BTreeSet<(String, String)>> {
+        let find = |n: &str, v: Option<&str>| {
+            let mut it = lock.iter().enumerate().filter(|(_, p)| p.package.name.as_str() == n);
+            match v {
+                Some(v) => it.find(|(_, p)| p.package.version.to_string() == v).map(|(i, _)| i),
+                None => it.next().map(|(i, _)| i),
+            }
+        };
+        let start = find(name, version).or_else(|| find(name, None))?;
+        let mut seen = vec![false; lock.len()];
+        let mut stack = vec![start];
+        let mut out = BTreeSet::new();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let p = &lock[i].package;
+            if i != start {
+                let source = p.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
+                out.insert((p.name.as_str().to_string(), format!("{} {source}", p.version)));
+            }
+            for (n, v, _) in &lock[i].deps {
+                if let Some(j) = find(n, v.as_deref()) {
+                    stack.push(j);
+                }
+            }
+        }
+        Some(out)
+    }
+    let mut out = BTreeMap::new();
+    for (i, p) in fleet.packages.iter().enumerate() {
+        if p.lockfile.as_deref() != Some(lockfile) {
+            continue;
+        }
+        let (a, b) =
+            match (reach(&old, &p.name, p.version.as_deref()), reach(&new, &p.name, p.version.as_deref())) {
+                (Some(a), Some(b)) => (a, b),
+                (None, None) => {
+                    out.insert(i, "changed".to_string());
+                    continue;
+                }
+                (None, Some(_)) => {
+                    out.insert(i, format!("{} added", p.name));
+                    continue;
+                }
+                (Some(_), None) => {
+                    out.insert(i, format!("{} removed", p.name));
+                    continue;
+                }
+            };
+        if a == b {
+            continue;
+        }
+        // Name the changes: `name old -> new`, `+name new`, `-name old`.
+        let version = |s: &str| s.split(' ').next().unwrap_or("").to_string();
+        let mut names: BTreeMap<&str, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        for (n, v) in a.difference(&b) {
+            names.entry(n).or_default().0.push(version(v));
+        }
+        for (n, v) in b.difference(&a) {
+            names.entry(n).or_default().1.push(version(v));
+        }
+        let parts: Vec<String> = names
+            .iter()
+            .map(|(n, (gone, came))| match (gone.is_empty(), came.is_empty()) {
+                (false, false) => format!("{n} {} -> {}", gone.join(", "), came.join(", ")),
+                (true, _) => format!("+{n} {}", came.join(", ")),
+                (_, true) => format!("-{n} {}", gone.join(", ")),
+            })
+            .collect();
+        let shown = parts.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        let more = if parts.len() > 3 { format!(" and {} more", parts.len() - 3) } else { String::new() };
+        out.insert(i, format!("{shown}{more}"));
+    }
+    Some(out)
 }
 
 /// For each package, the packages that depend on it through a path dependency.

@@ -23,7 +23,7 @@ use rustsec::database::Query;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-mod lockfile;
+pub mod lockfile;
 
 pub const VULNERABILITY: &str = "advisories/vulnerability";
 pub const UNMAINTAINED: &str = "advisories/unmaintained";

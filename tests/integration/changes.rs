@@ -407,3 +407,40 @@ fn shards_partition_the_fleet_by_work() {
     run.expect_code(2);
     assert!(run.stderr().contains("K must be between 1 and N"), "{}", run.stderr());
 }
+
+#[test]
+fn a_lockfile_change_selects_the_packages_whose_dependencies_changed() {
+    let repo = fleet();
+    let lock = |serde: &str, rand: &str| {
+        let reg = "source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        format!(
+            "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\n \"common\",\n \"serde\",\n]\n\n\
+             [[package]]\nname = \"b\"\nversion = \"0.1.0\"\ndependencies = [\n \"common\",\n \"rand\",\n]\n\n\
+             [[package]]\nname = \"c\"\nversion = \"0.1.0\"\ndependencies = [\n \"common\",\n]\n\n\
+             [[package]]\nname = \"common\"\nversion = \"0.1.0\"\n\n\
+             [[package]]\nname = \"rand\"\nversion = \"{rand}\"\n{reg}\n\
+             [[package]]\nname = \"serde\"\nversion = \"{serde}\"\n{reg}"
+        )
+    };
+    repo.file("svc/Cargo.lock", lock("1.0.1", "0.8.0"));
+    commit_all(repo.path(), "a real lockfile");
+    // A bump of serde reaches `a` only; neither the library nor the other services.
+    repo.file("svc/Cargo.lock", lock("1.0.2", "0.8.0"));
+    let (v, _) = check(&repo, &["--changed-since", "HEAD"]);
+    assert_eq!(
+        selected(&v),
+        vec![("a".to_string(), vec!["svc/Cargo.lock: serde 1.0.1 -> 1.0.2".to_string()])]
+    );
+    // Staged, the same: the index's lockfile against HEAD's.
+    git(repo.path(), &["add", "svc/Cargo.lock"]);
+    repo.file("svc/Cargo.lock", lock("1.0.1", "0.9.0"));
+    let (v, _) = check(&repo, &["--staged"]);
+    assert_eq!(
+        selected(&v),
+        vec![("a".to_string(), vec!["svc/Cargo.lock: serde 1.0.1 -> 1.0.2".to_string()])]
+    );
+    // A lockfile that no longer parses: every package it governs.
+    repo.file("svc/Cargo.lock", "[[package]\nname = \n");
+    let (v, _) = check(&repo, &["--changed-since", "HEAD"]);
+    assert_eq!(names(&v), ["a", "b", "c", "common"]);
+}
