@@ -234,19 +234,14 @@ pub fn encode_uri(path: &str) -> String {
 }
 
 fn physical_location(loc: &Location) -> Value {
-    let sp = &loc.span;
-    let start_line = sp.line.max(1);
-    let start_column = sp.column.max(1);
-    let end_line = sp.end_line.max(start_line);
-    let end_column =
-        if end_line == start_line { sp.end_column.max(start_column) } else { sp.end_column.max(1) };
+    let sp = loc.span.normalized();
     json!({
         "artifactLocation": { "uri": encode_uri(&loc.file), "uriBaseId": SRCROOT },
         "region": {
-            "startLine": start_line,
-            "startColumn": start_column,
-            "endLine": end_line,
-            "endColumn": end_column,
+            "startLine": sp.line,
+            "startColumn": sp.column,
+            "endLine": sp.end_line,
+            "endColumn": sp.end_column,
         }
     })
 }
@@ -294,7 +289,12 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "partialFingerprints".into(),
         json!({ "primaryLocationLineHash": format!("{}:1", f.fingerprint()) }),
     );
-    r.insert("properties".into(), json!({ "severity": f.severity.as_str(), "services": f.services }));
+    // `rule` is the fleetward rule id (the `ruleId` of an advisory is its RUSTSEC id): with the
+    // location, message and fingerprint it gives `fleetward merge` the report order.
+    r.insert(
+        "properties".into(),
+        json!({ "rule": f.rule, "severity": f.severity.as_str(), "services": f.services }),
+    );
     if let Some(s) = &f.suppression {
         let kind = match s.kind {
             SuppressionKind::InSource => "inSource",

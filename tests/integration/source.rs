@@ -51,7 +51,8 @@ fn repo() -> (TempRepo, Fleet) {
 
 fn run(fleet: &Fleet, threads: usize) -> Vec<String> {
     let policy = Policy::default();
-    let ctx = CheckCtx { fleet, policy: &policy, now: jiff::civil::date(2026, 11, 22), cache: None, scope: None };
+    let ctx =
+        CheckCtx { fleet, policy: &policy, now: jiff::civil::date(2026, 11, 22), cache: None, scope: None };
     let sink = Sink::new();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
     pool.install(|| source::check(&ctx, Enabled::ALL, &SourceConfig::default(), &sink));
