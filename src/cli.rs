@@ -36,7 +36,7 @@ pub enum Command {
     Rules(RulesArgs),
     /// Write a commented starter fleetward.toml
     Init(InitArgs),
-    /// Record today's coverage per service and today's findings, for `[coverage] no_drop`
+    /// Record today's findings and coverage per service, for `check --baseline FILE` and `[coverage] no_drop`
     Baseline(BaselineArgs),
     /// Fetch or describe the RustSec advisory database
     Db(DbArgs),
@@ -148,6 +148,9 @@ pub struct CheckArgs {
     /// Exit 1 when a finding has at least this severity (default: the policy's fail_on, else medium)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Compare with a baseline written by `fleetward baseline`: only new findings fail the run
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Colour in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -175,6 +175,28 @@ pub struct Finding {
     /// What a coverage finding carries (JSON `coverage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageInfo>,
+    /// Whether the finding was already in the `--baseline` (set on unsuppressed findings of a
+    /// run given one; `None` otherwise). An unchanged finding does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+/// A finding compared with a baseline (SARIF `baselineState`; baseline entries that no finding
+/// matched are `absent`, listed apart since they are not findings of the run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    New,
+    Unchanged,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// The numbers of a coverage finding: the metric, what was measured (covered of total, the
@@ -262,6 +284,7 @@ impl Finding {
             advisory: None,
             route: None,
             coverage: None,
+            baseline: None,
         }
     }
 
@@ -303,9 +326,12 @@ impl Finding {
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Whether this finding counts against `--fail-on`.
+    /// Whether this finding counts against `--fail-on`: not suppressed, severe enough, and not
+    /// already in the baseline. The one place that decides it (exit status and every report).
     pub fn is_failing(&self, fail_on: Severity) -> bool {
-        self.suppression.is_none() && self.severity >= fail_on
+        self.suppression.is_none()
+            && self.severity >= fail_on
+            && self.baseline != Some(BaselineState::Unchanged)
     }
 }
 

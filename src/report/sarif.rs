@@ -31,11 +31,12 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 
 /// The SARIF log as a JSON value; fails when GitHub would reject the file.
 pub fn build(report: &Report<'_>) -> io::Result<Value> {
-    if report.findings.len() > MAX_RESULTS {
+    let absent = report.baseline.map_or(0, |b| b.absent_count());
+    let count = report.findings.len() + absent;
+    if count > MAX_RESULTS {
         return Err(io::Error::other(format!(
-            "SARIF: {} results exceed GitHub's limit of {MAX_RESULTS} per run; \
-             narrow the scan or raise --fail-on/filters",
-            report.findings.len()
+            "SARIF: {count} results exceed GitHub's limit of {MAX_RESULTS} per run; \
+             narrow the scan or raise --fail-on/filters"
         )));
     }
     // One descriptor per SARIF rule id, sorted by id (first finding of an id describes it).
@@ -51,8 +52,23 @@ pub fn build(report: &Report<'_>) -> io::Result<Value> {
             rules.insert(id.to_string(), rule_descriptor(f));
         }
     }
+    // Baseline entries no finding matched: under their fleetward rule id (an advisory's RUSTSEC
+    // id is not recorded), described from the registry when no finding of the run has the rule.
+    let absent: &[crate::baseline::FindingEntry] = report.baseline.map_or(&[], |b| &b.absent);
+    for e in absent {
+        if !rules.contains_key(&e.rule) {
+            let severity = registry::rule(&e.rule).map_or(Severity::Medium, |r| r.severity);
+            rules.insert(e.rule.clone(), registry_descriptor(&e.rule, severity));
+        }
+    }
     let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    let results: Vec<Value> = report.findings.iter().map(|f| result(f, index[sarif_rule_id(f)])).collect();
+    let mut results: Vec<Value> =
+        report.findings.iter().map(|f| result(f, index[sarif_rule_id(f)])).collect();
+    for e in absent {
+        for _ in 0..e.count {
+            results.push(absent_result(e, index[e.rule.as_str()]));
+        }
+    }
     let version = env!("CARGO_PKG_VERSION");
     let mut run = json!({
             "tool": {
@@ -132,13 +148,15 @@ fn cut(s: &str, max: usize) -> String {
 fn rule_descriptor(f: &Finding) -> Value {
     match &f.advisory {
         Some(a) => advisory_descriptor(f, a),
-        None => registry_descriptor(f),
+        None => registry_descriptor(&f.rule, f.severity),
     }
 }
 
-fn registry_descriptor(f: &Finding) -> Value {
+/// The descriptor of fleetward rule `id` from the registry (`severity` is used only for an id
+/// the registry does not know).
+fn registry_descriptor(id: &str, severity: Severity) -> Value {
     let mut props = Map::new();
-    let (name, short, full, text, markdown, severity, tags) = match registry::rule(&f.rule) {
+    let (name, short, full, text, markdown, severity, tags) = match registry::rule(id) {
         Some(r) => (
             r.name.clone(),
             r.summary.clone(),
@@ -150,12 +168,12 @@ fn registry_descriptor(f: &Finding) -> Value {
         ),
         // Not in the registry (should not happen): still emit a valid descriptor.
         None => (
-            f.rule.clone(),
-            f.rule.clone(),
-            f.rule.clone(),
-            f.rule.clone(),
-            f.rule.clone(),
-            f.severity,
+            id.to_string(),
+            id.to_string(),
+            id.to_string(),
+            id.to_string(),
+            id.to_string(),
+            severity,
             Vec::new(),
         ),
     };
@@ -174,7 +192,7 @@ fn registry_descriptor(f: &Finding) -> Value {
         props.insert("problem.severity".into(), json!(problem));
     }
     json!({
-        "id": f.rule,
+        "id": id,
         "name": cut(&name, MAX_ID_LEN),
         "shortDescription": { "text": cut(&short, MAX_DESCRIPTION) },
         "fullDescription": { "text": full },
@@ -302,7 +320,27 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         };
         r.insert("suppressions".into(), json!([{ "kind": kind, "justification": s.justification }]));
     }
+    if let Some(state) = f.baseline {
+        r.insert("baselineState".into(), json!(state.as_str()));
+    }
     Value::Object(r)
+}
+
+/// One occurrence of a baseline entry that the run did not find: at the start of its file (the
+/// recorded line is not known), level `none`, and a fingerprint apart from the live finding's
+/// (`:absent` instead of `:1`), so it never keeps an alert of the fixed finding open.
+fn absent_result(e: &crate::baseline::FindingEntry, rule_index: usize) -> Value {
+    let location = Location::new(e.file.clone(), crate::diag::Span::line(1));
+    json!({
+        "ruleId": e.rule,
+        "ruleIndex": rule_index,
+        "level": "none",
+        "message": { "text": format!("{}: no longer found (recorded in the baseline)", e.rule) },
+        "locations": [{ "physicalLocation": physical_location(&location) }],
+        "partialFingerprints": { "primaryLocationLineHash": format!("{}:absent", e.fingerprint) },
+        "properties": { "rule": e.rule, "fingerprint": e.fingerprint },
+        "baselineState": "absent",
+    })
 }
 
 /// Test fixtures shared by the report renderers' tests.
@@ -424,6 +462,7 @@ mod tests {
             coverage: None,
             fail_on: Severity::High,
             selection: None,
+            baseline: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,

@@ -3,6 +3,7 @@
 
 mod advisories;
 mod auth;
+mod baseline;
 mod check;
 mod cli;
 mod config;
