@@ -12,6 +12,14 @@ use std::io::{self, Write};
 
 /// GitHub rejects a run with more results than this.
 pub const MAX_RESULTS: usize = 25_000;
+/// GitHub rejects a file with more runs than this.
+pub const MAX_RUNS: usize = 20;
+/// GitHub rejects a file larger than this once gzipped (10 MB, read as 10,000,000 bytes like
+/// `shared/sarif/validate.py`).
+pub const MAX_GZIP_BYTES: u64 = 10_000_000;
+/// What to do when `check` would write a SARIF file GitHub rejects.
+pub const CHECK_ADVICE: &str = "split the run with --shard K/N and upload each shard's SARIF \
+     separately (each has its own category), or check fewer rules (--only, --skip)";
 /// GitHub rejects SARIF identifiers longer than this.
 pub const MAX_ID_LEN: usize = 255;
 /// GitHub shows at most this many characters of a description.
@@ -25,8 +33,74 @@ const SRCROOT: &str = "%SRCROOT%";
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let log = build(report)?;
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    out.write_all(b"\n")
+    out.write_all(&to_bytes(&log, CHECK_ADVICE)?)
+}
+
+/// The file's bytes (pretty JSON and a newline), once GitHub's limits are checked.
+pub fn to_bytes(log: &Value, advice: &str) -> io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(log)?;
+    bytes.push(b'\n');
+    check_github_limits(log, &bytes, advice)?;
+    Ok(bytes)
+}
+
+fn too_many_results(count: usize, advice: &str) -> String {
+    format!(
+        "SARIF: {count} results in one run exceed GitHub's limit of {MAX_RESULTS} results per run; {advice}"
+    )
+}
+
+/// Refuse a SARIF file GitHub would reject (DESIGN.md §4, GITHUB-NOTES.md §1-2): more than
+/// [`MAX_RUNS`] runs, more than [`MAX_RESULTS`] results in a run, or more than
+/// [`MAX_GZIP_BYTES`] once gzipped. `advice` says what to do instead.
+pub fn check_github_limits(log: &Value, bytes: &[u8], advice: &str) -> io::Result<()> {
+    let runs = log["runs"].as_array().map_or(&[][..], Vec::as_slice);
+    if runs.len() > MAX_RUNS {
+        return Err(io::Error::other(format!(
+            "SARIF: {} runs exceed GitHub's limit of {MAX_RUNS} runs per file; {advice}",
+            runs.len()
+        )));
+    }
+    for run in runs {
+        let count = run["results"].as_array().map_or(0, Vec::len);
+        if count > MAX_RESULTS {
+            return Err(io::Error::other(too_many_results(count, advice)));
+        }
+    }
+    // Deflate never grows its input by more than a few bytes per stored block and gzip adds 18
+    // (zlib's deflateBound is about len/4096 + len/16384 + 13): a file within the limit even
+    // with a generous bound of that is not compressed.
+    let len = bytes.len() as u64;
+    if len + len / 256 + 64 <= MAX_GZIP_BYTES {
+        return Ok(());
+    }
+    let gzipped = gzip_size(bytes)?;
+    if gzipped > MAX_GZIP_BYTES {
+        return Err(io::Error::other(format!(
+            "SARIF: the file is {gzipped} bytes gzipped ({} bytes uncompressed), over GitHub's limit \
+             of {MAX_GZIP_BYTES} bytes gzipped per file; {advice}",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The size of `bytes` gzipped at the default level (what the upload action and the API
+/// send), counted without keeping the compressed bytes.
+pub fn gzip_size(bytes: &[u8]) -> io::Result<u64> {
+    struct Count(u64);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut gz = flate2::write::GzEncoder::new(Count(0), flate2::Compression::default());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?.0)
 }
 
 /// The SARIF log as a JSON value; fails when GitHub would reject the file.
@@ -34,10 +108,7 @@ pub fn build(report: &Report<'_>) -> io::Result<Value> {
     let absent = report.baseline.map_or(0, |b| b.absent_count());
     let count = report.findings.len() + absent;
     if count > MAX_RESULTS {
-        return Err(io::Error::other(format!(
-            "SARIF: {count} results exceed GitHub's limit of {MAX_RESULTS} per run; \
-             narrow the scan or raise --fail-on/filters"
-        )));
+        return Err(io::Error::other(too_many_results(count, CHECK_ADVICE)));
     }
     // One descriptor per SARIF rule id, sorted by id (first finding of an id describes it).
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
@@ -541,6 +612,38 @@ mod tests {
         assert!(build(&report(&fleet, &long)).unwrap_err().to_string().contains("255"));
         let many = vec![fixture::findings().pop().unwrap(); MAX_RESULTS + 1];
         assert!(build(&report(&fleet, &many)).unwrap_err().to_string().contains("25000"));
+    }
+
+    #[test]
+    fn github_limits_on_runs_results_and_gzipped_size() {
+        let ok = json!({ "runs": [{ "results": [] }] });
+        assert!(check_github_limits(&ok, b"{}", "advice").is_ok());
+        let runs = json!({ "runs": vec![json!({ "results": [] }); MAX_RUNS + 1] });
+        let err = check_github_limits(&runs, b"{}", "do this").unwrap_err().to_string();
+        assert!(err.contains("21 runs exceed GitHub's limit of 20") && err.ends_with("do this"), "{err}");
+        let results = json!({ "runs": [{ "results": vec![json!(1); MAX_RESULTS + 1] }] });
+        let err = check_github_limits(&results, b"{}", "do this").unwrap_err().to_string();
+        assert!(err.contains("25001 results in one run exceed GitHub's limit of 25000"), "{err}");
+        // 11 MB that gzip cannot shrink (xorshift bytes): only the size is measured.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let big: Vec<u8> = (0..11_000_000 / 8)
+            .flat_map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()
+            })
+            .collect();
+        let err = check_github_limits(&ok, &big, "do this").unwrap_err().to_string();
+        assert!(
+            err.contains("bytes gzipped") && err.contains("over GitHub's limit of 10000000 bytes"),
+            "{err}"
+        );
+        assert!(err.contains(&format!("({} bytes uncompressed)", big.len())), "{err}");
+        // The same size of repetitive text compresses far below the limit.
+        let small = vec![b'a'; big.len()];
+        assert!(check_github_limits(&ok, &small, "do this").is_ok());
+        assert!(gzip_size(&small).unwrap() < 100_000);
     }
 
     #[test]
