@@ -63,6 +63,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Clean)
         }
         Command::Baseline(args) => baseline(args),
+        Command::Merge(args) => {
+            crate::merge::run(&args.files, args.format, args.output.as_deref())?;
+            Ok(ExitStatus::Clean)
+        }
         Command::Hook(args) => match args.action {
             crate::cli::HookAction::Install { path, force } => hook_install(&path, force),
         },

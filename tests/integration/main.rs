@@ -10,6 +10,7 @@ mod config;
 mod conformance;
 mod coverage;
 mod discovery;
+mod merge;
 mod services;
 mod source;
 mod util;
