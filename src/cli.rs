@@ -36,8 +36,10 @@ pub enum Command {
     Rules(RulesArgs),
     /// Write a commented starter fleetward.toml
     Init(InitArgs),
-    /// Record today's coverage per service and today's findings, for `[coverage] no_drop`
+    /// Record today's findings and coverage per service, for `check --baseline FILE` and `[coverage] no_drop`
     Baseline(BaselineArgs),
+    /// Combine the JSON or SARIF outputs of `check --shard K/N` (all N shards) into the report of one full run
+    Merge(MergeArgs),
     /// Fetch or describe the RustSec advisory database
     Db(DbArgs),
     /// Install the git pre-commit hook that runs `fleetward check --staged`
@@ -148,6 +150,9 @@ pub struct CheckArgs {
     /// Exit 1 when a finding has at least this severity (default: the policy's fail_on, else medium)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Compare with a baseline written by `fleetward baseline`: only new findings fail the run
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Colour in human output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -163,6 +168,25 @@ pub struct BaselineArgs {
     /// The baseline file to write
     #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MergeFormat {
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The outputs of `fleetward check --shard K/N --format FORMAT`, one for every K of one N
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The format of the shard outputs and of the merged report
+    #[arg(long, value_enum)]
+    pub format: MergeFormat,
+    /// Write the merged report to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

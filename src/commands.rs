@@ -63,6 +63,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Clean)
         }
         Command::Baseline(args) => baseline(args),
+        Command::Merge(args) => {
+            crate::merge::run(&args.files, args.format, args.output.as_deref())?;
+            Ok(ExitStatus::Clean)
+        }
         Command::Hook(args) => match args.action {
             crate::cli::HookAction::Install { path, force } => hook_install(&path, force),
         },
@@ -234,9 +238,22 @@ fn stage(root: &Path, explicit_config: Option<&Path>) -> anyhow::Result<Staged> 
 }
 
 fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
+    // A bad baseline is exit 2 before the scan, not after it.
+    let baseline = args.baseline.as_deref().map(crate::baseline::Baseline::read).transpose()?;
     // `_copy` keeps a `--staged` run's index copy until the report has read its snippets.
-    let Scan { policy, outcome, _staged: _copy } = scan(&args.scan, audit_only)?;
+    let Scan { policy, mut outcome, _staged: _copy } = scan(&args.scan, audit_only)?;
     let fail_on = args.fail_on.unwrap_or(policy.fail_on);
+    let comparison = match (&baseline, &args.baseline) {
+        (Some(b), Some(path)) => {
+            let (fleet, scope) = (&outcome.fleet, outcome.scope.as_ref());
+            let policy_file = policy.rel_path.as_deref();
+            let in_scope = |e: &crate::baseline::FindingEntry| {
+                scope.is_none_or(|s| s.covers(fleet, policy_file, &e.file))
+            };
+            Some(b.compare(path.display().to_string(), &mut outcome.findings, in_scope))
+        }
+        _ => None,
+    };
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -252,6 +269,7 @@ fn check(args: CheckArgs, audit_only: bool) -> anyhow::Result<ExitStatus> {
         db: outcome.db.as_ref(),
         coverage: outcome.coverage.as_ref(),
         fail_on,
+        baseline: comparison.as_ref(),
         automation_id: outcome
             .scope
             .as_ref()

@@ -80,6 +80,17 @@ impl Span {
         let (line, column) = (line.max(1), column.max(1));
         Span { line, column, end_line: line, end_column: column + 1 }
     }
+
+    /// The span as reports show it: lines and columns at least 1, the end not before the
+    /// start (SARIF regions must be ordered). Findings are normalised before they are sorted,
+    /// so every format shows, and `fleetward merge` sorts by, the same numbers.
+    pub fn normalized(&self) -> Span {
+        let line = self.line.max(1);
+        let column = self.column.max(1);
+        let end_line = self.end_line.max(line);
+        let end_column = if end_line == line { self.end_column.max(column) } else { self.end_column.max(1) };
+        Span { line, column, end_line, end_column }
+    }
 }
 
 /// A place in the scanned tree. `file` is relative to the scanned root with `/` separators and
@@ -164,6 +175,28 @@ pub struct Finding {
     /// What a coverage finding carries (JSON `coverage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageInfo>,
+    /// Whether the finding was already in the `--baseline` (set on unsuppressed findings of a
+    /// run given one; `None` otherwise). An unchanged finding does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+/// A finding compared with a baseline (SARIF `baselineState`; baseline entries that no finding
+/// matched are `absent`, listed apart since they are not findings of the run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    New,
+    Unchanged,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// The numbers of a coverage finding: the metric, what was measured (covered of total, the
@@ -251,6 +284,7 @@ impl Finding {
             advisory: None,
             route: None,
             coverage: None,
+            baseline: None,
         }
     }
 
@@ -292,13 +326,12 @@ impl Finding {
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Whether this finding counts against `--fail-on`.
+    /// Whether this finding counts against `--fail-on`: not suppressed, severe enough, and not
+    /// already in the baseline. The one place that decides it (exit status and every report).
     pub fn is_failing(&self, fail_on: Severity) -> bool {
-        self.suppression.is_none() && self.severity >= fail_on
-    }
-
-    fn sort_key(&self) -> (&str, &Span, &str, &str, &str) {
-        (&self.location.file, &self.location.span, &self.rule, &self.key, &self.message)
+        self.suppression.is_none()
+            && self.severity >= fail_on
+            && self.baseline != Some(BaselineState::Unchanged)
     }
 }
 
@@ -332,17 +365,26 @@ impl Sink {
         self.findings.lock().expect("sink poisoned").extend(findings);
     }
 
-    /// All findings in the report order: file, line, column, rule (then key and message, so
-    /// the order is total and the output byte-identical at any thread count).
+    /// All findings, spans normalised, in the report order (see [`sort_findings`]).
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut v = self.findings.into_inner().expect("sink poisoned");
+        for f in &mut v {
+            f.location.span = f.location.span.normalized();
+        }
         sort_findings(&mut v);
         v
     }
 }
 
+/// The report order: file, span (line, column, end line, end column), rule, message, then
+/// fingerprint (the hash of rule, file and key), so the order is total for distinct findings
+/// and the output byte-identical at any thread count. Every part of this key is in the JSON
+/// and SARIF reports, so `fleetward merge` restores the same order from shard outputs.
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Stable: the (key, index) pairs are sorted, the fingerprint hashed once per finding.
+    findings.sort_by_cached_key(|f| {
+        (f.location.file.clone(), f.location.span.clone(), f.rule.clone(), f.message.clone(), f.fingerprint())
+    });
 }
 
 /// 1-based (line, column) of a byte offset in `text`.
@@ -375,6 +417,44 @@ mod tests {
         b.location.span = Span::line(90);
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert_eq!(a.fingerprint().len(), 32);
+    }
+
+    #[test]
+    fn report_order_is_span_rule_message_fingerprint() {
+        let at = |line, rule: &str, message: &str, key: &str| {
+            Finding::new(rule, Severity::Low, message, Location::new("a", Span::line(line))).with_key(key)
+        };
+        let mut v = vec![
+            at(2, "r/a", "m", "k"),
+            at(1, "r/b", "m", "k"),
+            at(1, "r/a", "z", "k"),
+            at(1, "r/a", "m", "k2"),
+            at(1, "r/a", "m", "k1"),
+        ];
+        let mut fps: Vec<String> = [&v[3], &v[4]].iter().map(|f| f.fingerprint()).collect();
+        fps.sort();
+        sort_findings(&mut v);
+        let got: Vec<(u32, &str, &str, String)> = v
+            .iter()
+            .map(|f| (f.location.span.line, f.rule.as_str(), f.message.as_str(), f.fingerprint()))
+            .collect();
+        assert_eq!(
+            got.iter().map(|g| (g.0, g.1, g.2)).collect::<Vec<_>>(),
+            [(1, "r/a", "m"), (1, "r/a", "m"), (1, "r/a", "z"), (1, "r/b", "m"), (2, "r/a", "m")]
+        );
+        assert_eq!(
+            [got[0].3.clone(), got[1].3.clone()],
+            [fps[0].clone(), fps[1].clone()],
+            "then by fingerprint"
+        );
+    }
+
+    #[test]
+    fn spans_are_normalized() {
+        let s = Span { line: 0, column: 0, end_line: 0, end_column: 0 }.normalized();
+        assert_eq!(s, Span { line: 1, column: 1, end_line: 1, end_column: 1 });
+        let s = Span { line: 5, column: 9, end_line: 3, end_column: 2 }.normalized();
+        assert_eq!(s, Span { line: 5, column: 9, end_line: 5, end_column: 9 });
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod db;
 pub mod diag;
 pub mod discover;
 pub mod git;
+pub mod merge;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;

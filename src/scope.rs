@@ -139,6 +139,28 @@ impl Scope {
         }
     }
 
+    /// Whether this run looked for the findings located in `rel` (a baseline entry the run did
+    /// not find is reported absent only then): a shard reports every entry it did not find
+    /// (`fleetward merge` keeps those every shard reported); a change run, the entries of the
+    /// policy, of a lockfile one of its selected packages uses, and of the files of selected
+    /// packages or of none.
+    pub fn covers(&self, fleet: &Fleet, policy_file: Option<&str>, rel: &str) -> bool {
+        if self.is_shard() || Some(rel) == policy_file || self.loose_files.contains(rel) {
+            return true;
+        }
+        if fleet.lockfiles.iter().any(|l| l == rel) {
+            let mut users =
+                fleet.packages.iter().enumerate().filter(|(_, p)| p.lockfile.as_deref() == Some(rel));
+            let mut any = false;
+            let hit = users.any(|(i, _)| {
+                any = true;
+                self.selected[i]
+            });
+            return hit || !any;
+        }
+        crate::checks::source::owner(fleet, rel).is_none_or(|i| self.selected[i])
+    }
+
     /// The selected packages with their reasons, by path.
     pub fn picked(&self, fleet: &Fleet) -> Vec<Picked> {
         let mut v: Vec<Picked> = fleet

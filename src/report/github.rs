@@ -1,12 +1,13 @@
 //! GitHub Actions workflow annotations: one `::error`/`::warning`/`::notice` command per
-//! unsuppressed finding.
+//! unsuppressed finding (with `--baseline`, per new finding).
 
 use super::Report;
-use crate::diag::{Finding, Severity};
+use crate::diag::{BaselineState, Finding, Severity};
 use std::io::{self, Write};
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    for f in report.findings.iter().filter(|f| f.suppression.is_none()) {
+    let annotated = |f: &&Finding| f.suppression.is_none() && f.baseline != Some(BaselineState::Unchanged);
+    for f in report.findings.iter().filter(annotated) {
         writeln!(out, "{}", annotation(f))?;
     }
     Ok(())
@@ -68,6 +69,7 @@ mod tests {
             coverage: None,
             fail_on: Severity::High,
             selection: None,
+            baseline: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,

@@ -2,7 +2,7 @@
 //! then a summary. Byte-identical across runs (no timestamps, no hash-map order).
 
 use super::Report;
-use crate::diag::{Finding, Severity};
+use crate::diag::{BaselineState, Finding, Severity};
 use crate::registry;
 use miette::{Diagnostic, GraphicalReportHandler, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 use std::collections::BTreeMap;
@@ -57,7 +57,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let handler = GraphicalReportHandler::new_themed(super::theme(report.color)).with_width(WIDTH);
         let mut files: BTreeMap<&str, Option<Indexed>> = BTreeMap::new();
         for (name, findings) in &groups {
-            let shown: Vec<&Finding> = findings.iter().copied().filter(|f| f.suppression.is_none()).collect();
+            let shown: Vec<&Finding> = findings.iter().copied().filter(|f| is_shown(f)).collect();
             if shown.is_empty() {
                 continue;
             }
@@ -92,11 +92,17 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         summary(report, &groups, out)?;
     }
     let failing = report.findings.iter().filter(|f| f.is_failing(report.fail_on)).count();
+    let new = if report.baseline.is_some() { "new " } else { "" };
     match failing {
-        0 => writeln!(out, "no finding at or above {}", report.fail_on),
-        1 => writeln!(out, "1 finding at or above {}", report.fail_on),
-        n => writeln!(out, "{n} findings at or above {}", report.fail_on),
+        0 => writeln!(out, "no {new}finding at or above {}", report.fail_on),
+        1 => writeln!(out, "1 {new}finding at or above {}", report.fail_on),
+        n => writeln!(out, "{n} {new}findings at or above {}", report.fail_on),
     }
+}
+
+/// Whether a finding is printed: not suppressed, and not already in the baseline.
+fn is_shown(f: &Finding) -> bool {
+    f.suppression.is_none() && f.baseline != Some(BaselineState::Unchanged)
 }
 
 /// Group key of a finding: its services joined with `, `, or `fleet`.
@@ -215,6 +221,16 @@ fn summary(
     writeln!(out, "  {:<width$}  {}", "total", counts_row(&total))?;
     let suppressed = report.findings.iter().filter(|f| f.suppression.is_some()).count();
     writeln!(out, "  {suppressed} suppressed")?;
+    if let Some(b) = report.baseline {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let absent = b.absent_count();
+        writeln!(
+            out,
+            "  {} finding{} already in the baseline, not shown; {absent} from the baseline no longer found",
+            b.unchanged,
+            plural(b.unchanged)
+        )?;
+    }
     if let Some(db) = report.db {
         writeln!(out, "  advisory database: {} ({} advisories)", db.path, db.advisories)?;
     }
@@ -242,7 +258,8 @@ impl FindingDiagnostic {
             Some(a) => format!("{} {}", f.rule, a.id),
             None => f.rule.clone(),
         };
-        let message = format!("[{}] {}", f.severity, super::sarif::message_with_services(f));
+        let new = if f.baseline == Some(BaselineState::New) { ", new" } else { "" };
+        let message = format!("[{}{new}] {}", f.severity, super::sarif::message_with_services(f));
         let label_text = match &f.advisory {
             Some(a) => Some(a.title.clone()),
             None => registry::rule(&f.rule).map(|r| r.summary.clone()),
@@ -322,6 +339,7 @@ mod tests {
             coverage: None,
             fail_on: Severity::High,
             selection: None,
+            baseline: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,

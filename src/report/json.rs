@@ -27,6 +27,9 @@ struct Document<'a> {
     services: Vec<Value>,
     findings: Findings<'a>,
     errors: Vec<Value>,
+    /// The comparison with `--baseline`, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Value>,
     /// One row per package and metric (DESIGN.md §3), when the coverage check ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     coverage: Option<&'a [crate::checks::coverage::Row]>,
@@ -89,6 +92,9 @@ fn document<'a>(report: &Report<'a>) -> Document<'a> {
         services,
         findings: Findings(report.findings),
         errors,
+        baseline: report
+            .baseline
+            .map(|b| json!({ "file": b.file, "new": b.new, "unchanged": b.unchanged, "absent": b.absent })),
         coverage: report.coverage.map(|c| c.rows.as_slice()),
         coverage_reports: report.coverage.map(|c| c.reports.as_slice()),
         coverage_unreported: report.coverage.map(|c| c.unreported.as_slice()),
@@ -121,6 +127,9 @@ fn finding(f: &Finding) -> Value {
     let obj = v.as_object_mut().expect("object");
     if let Some(s) = &f.suppression {
         obj.insert("suppression".into(), json!({ "kind": s.kind, "justification": s.justification }));
+    }
+    if let Some(state) = f.baseline {
+        obj.insert("baseline_state".into(), json!(state.as_str()));
     }
     if let Some(help) = &f.help {
         obj.insert("help".into(), json!(help));

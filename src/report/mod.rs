@@ -18,6 +18,8 @@ pub struct Report<'a> {
     pub fail_on: Severity,
     /// The packages checked, when a run did not check them all.
     pub selection: Option<&'a crate::scope::Selected>,
+    /// The comparison with `--baseline` (each finding carries its own state).
+    pub baseline: Option<&'a crate::baseline::Comparison>,
     /// SARIF `automationDetails.id` (`fleetward/<category>/`).
     pub automation_id: String,
     pub color: bool,

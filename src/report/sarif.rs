@@ -12,6 +12,14 @@ use std::io::{self, Write};
 
 /// GitHub rejects a run with more results than this.
 pub const MAX_RESULTS: usize = 25_000;
+/// GitHub rejects a file with more runs than this.
+pub const MAX_RUNS: usize = 20;
+/// GitHub rejects a file larger than this once gzipped (10 MB, read as 10,000,000 bytes like
+/// `shared/sarif/validate.py`).
+pub const MAX_GZIP_BYTES: u64 = 10_000_000;
+/// What to do when `check` would write a SARIF file GitHub rejects.
+pub const CHECK_ADVICE: &str = "split the run with --shard K/N and upload each shard's SARIF \
+     separately (each has its own category), or check fewer rules (--only, --skip)";
 /// GitHub rejects SARIF identifiers longer than this.
 pub const MAX_ID_LEN: usize = 255;
 /// GitHub shows at most this many characters of a description.
@@ -25,18 +33,82 @@ const SRCROOT: &str = "%SRCROOT%";
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let log = build(report)?;
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    out.write_all(b"\n")
+    out.write_all(&to_bytes(&log, CHECK_ADVICE)?)
+}
+
+/// The file's bytes (pretty JSON and a newline), once GitHub's limits are checked.
+pub fn to_bytes(log: &Value, advice: &str) -> io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(log)?;
+    bytes.push(b'\n');
+    check_github_limits(log, &bytes, advice)?;
+    Ok(bytes)
+}
+
+fn too_many_results(count: usize, advice: &str) -> String {
+    format!(
+        "SARIF: {count} results in one run exceed GitHub's limit of {MAX_RESULTS} results per run; {advice}"
+    )
+}
+
+/// Refuse a SARIF file GitHub would reject (DESIGN.md §4, GITHUB-NOTES.md §1-2): more than
+/// [`MAX_RUNS`] runs, more than [`MAX_RESULTS`] results in a run, or more than
+/// [`MAX_GZIP_BYTES`] once gzipped. `advice` says what to do instead.
+pub fn check_github_limits(log: &Value, bytes: &[u8], advice: &str) -> io::Result<()> {
+    let runs = log["runs"].as_array().map_or(&[][..], Vec::as_slice);
+    if runs.len() > MAX_RUNS {
+        return Err(io::Error::other(format!(
+            "SARIF: {} runs exceed GitHub's limit of {MAX_RUNS} runs per file; {advice}",
+            runs.len()
+        )));
+    }
+    for run in runs {
+        let count = run["results"].as_array().map_or(0, Vec::len);
+        if count > MAX_RESULTS {
+            return Err(io::Error::other(too_many_results(count, advice)));
+        }
+    }
+    // Deflate never grows its input by more than a few bytes per stored block and gzip adds 18
+    // (zlib's deflateBound is about len/4096 + len/16384 + 13): a file within the limit even
+    // with a generous bound of that is not compressed.
+    let len = bytes.len() as u64;
+    if len + len / 256 + 64 <= MAX_GZIP_BYTES {
+        return Ok(());
+    }
+    let gzipped = gzip_size(bytes)?;
+    if gzipped > MAX_GZIP_BYTES {
+        return Err(io::Error::other(format!(
+            "SARIF: the file is {gzipped} bytes gzipped ({} bytes uncompressed), over GitHub's limit \
+             of {MAX_GZIP_BYTES} bytes gzipped per file; {advice}",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The size of `bytes` gzipped at the default level (what the upload action and the API
+/// send), counted without keeping the compressed bytes.
+pub fn gzip_size(bytes: &[u8]) -> io::Result<u64> {
+    struct Count(u64);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut gz = flate2::write::GzEncoder::new(Count(0), flate2::Compression::default());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?.0)
 }
 
 /// The SARIF log as a JSON value; fails when GitHub would reject the file.
 pub fn build(report: &Report<'_>) -> io::Result<Value> {
-    if report.findings.len() > MAX_RESULTS {
-        return Err(io::Error::other(format!(
-            "SARIF: {} results exceed GitHub's limit of {MAX_RESULTS} per run; \
-             narrow the scan or raise --fail-on/filters",
-            report.findings.len()
-        )));
+    let absent = report.baseline.map_or(0, |b| b.absent_count());
+    let count = report.findings.len() + absent;
+    if count > MAX_RESULTS {
+        return Err(io::Error::other(too_many_results(count, CHECK_ADVICE)));
     }
     // One descriptor per SARIF rule id, sorted by id (first finding of an id describes it).
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
@@ -51,8 +123,23 @@ pub fn build(report: &Report<'_>) -> io::Result<Value> {
             rules.insert(id.to_string(), rule_descriptor(f));
         }
     }
+    // Baseline entries no finding matched: under their fleetward rule id (an advisory's RUSTSEC
+    // id is not recorded), described from the registry when no finding of the run has the rule.
+    let absent: &[crate::baseline::FindingEntry] = report.baseline.map_or(&[], |b| &b.absent);
+    for e in absent {
+        if !rules.contains_key(&e.rule) {
+            let severity = registry::rule(&e.rule).map_or(Severity::Medium, |r| r.severity);
+            rules.insert(e.rule.clone(), registry_descriptor(&e.rule, severity));
+        }
+    }
     let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    let results: Vec<Value> = report.findings.iter().map(|f| result(f, index[sarif_rule_id(f)])).collect();
+    let mut results: Vec<Value> =
+        report.findings.iter().map(|f| result(f, index[sarif_rule_id(f)])).collect();
+    for e in absent {
+        for _ in 0..e.count {
+            results.push(absent_result(e, index[e.rule.as_str()]));
+        }
+    }
     let version = env!("CARGO_PKG_VERSION");
     let mut run = json!({
             "tool": {
@@ -132,13 +219,15 @@ fn cut(s: &str, max: usize) -> String {
 fn rule_descriptor(f: &Finding) -> Value {
     match &f.advisory {
         Some(a) => advisory_descriptor(f, a),
-        None => registry_descriptor(f),
+        None => registry_descriptor(&f.rule, f.severity),
     }
 }
 
-fn registry_descriptor(f: &Finding) -> Value {
+/// The descriptor of fleetward rule `id` from the registry (`severity` is used only for an id
+/// the registry does not know).
+fn registry_descriptor(id: &str, severity: Severity) -> Value {
     let mut props = Map::new();
-    let (name, short, full, text, markdown, severity, tags) = match registry::rule(&f.rule) {
+    let (name, short, full, text, markdown, severity, tags) = match registry::rule(id) {
         Some(r) => (
             r.name.clone(),
             r.summary.clone(),
@@ -150,12 +239,12 @@ fn registry_descriptor(f: &Finding) -> Value {
         ),
         // Not in the registry (should not happen): still emit a valid descriptor.
         None => (
-            f.rule.clone(),
-            f.rule.clone(),
-            f.rule.clone(),
-            f.rule.clone(),
-            f.rule.clone(),
-            f.severity,
+            id.to_string(),
+            id.to_string(),
+            id.to_string(),
+            id.to_string(),
+            id.to_string(),
+            severity,
             Vec::new(),
         ),
     };
@@ -174,7 +263,7 @@ fn registry_descriptor(f: &Finding) -> Value {
         props.insert("problem.severity".into(), json!(problem));
     }
     json!({
-        "id": f.rule,
+        "id": id,
         "name": cut(&name, MAX_ID_LEN),
         "shortDescription": { "text": cut(&short, MAX_DESCRIPTION) },
         "fullDescription": { "text": full },
@@ -234,19 +323,14 @@ pub fn encode_uri(path: &str) -> String {
 }
 
 fn physical_location(loc: &Location) -> Value {
-    let sp = &loc.span;
-    let start_line = sp.line.max(1);
-    let start_column = sp.column.max(1);
-    let end_line = sp.end_line.max(start_line);
-    let end_column =
-        if end_line == start_line { sp.end_column.max(start_column) } else { sp.end_column.max(1) };
+    let sp = loc.span.normalized();
     json!({
         "artifactLocation": { "uri": encode_uri(&loc.file), "uriBaseId": SRCROOT },
         "region": {
-            "startLine": start_line,
-            "startColumn": start_column,
-            "endLine": end_line,
-            "endColumn": end_column,
+            "startLine": sp.line,
+            "startColumn": sp.column,
+            "endLine": sp.end_line,
+            "endColumn": sp.end_column,
         }
     })
 }
@@ -294,7 +378,12 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "partialFingerprints".into(),
         json!({ "primaryLocationLineHash": format!("{}:1", f.fingerprint()) }),
     );
-    r.insert("properties".into(), json!({ "severity": f.severity.as_str(), "services": f.services }));
+    // `rule` is the fleetward rule id (the `ruleId` of an advisory is its RUSTSEC id): with the
+    // location, message and fingerprint it gives `fleetward merge` the report order.
+    r.insert(
+        "properties".into(),
+        json!({ "rule": f.rule, "severity": f.severity.as_str(), "services": f.services }),
+    );
     if let Some(s) = &f.suppression {
         let kind = match s.kind {
             SuppressionKind::InSource => "inSource",
@@ -302,7 +391,27 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         };
         r.insert("suppressions".into(), json!([{ "kind": kind, "justification": s.justification }]));
     }
+    if let Some(state) = f.baseline {
+        r.insert("baselineState".into(), json!(state.as_str()));
+    }
     Value::Object(r)
+}
+
+/// One occurrence of a baseline entry that the run did not find: at the start of its file (the
+/// recorded line is not known), level `none`, and a fingerprint apart from the live finding's
+/// (`:absent` instead of `:1`), so it never keeps an alert of the fixed finding open.
+fn absent_result(e: &crate::baseline::FindingEntry, rule_index: usize) -> Value {
+    let location = Location::new(e.file.clone(), crate::diag::Span::line(1));
+    json!({
+        "ruleId": e.rule,
+        "ruleIndex": rule_index,
+        "level": "none",
+        "message": { "text": format!("{}: no longer found (recorded in the baseline)", e.rule) },
+        "locations": [{ "physicalLocation": physical_location(&location) }],
+        "partialFingerprints": { "primaryLocationLineHash": format!("{}:absent", e.fingerprint) },
+        "properties": { "rule": e.rule, "fingerprint": e.fingerprint },
+        "baselineState": "absent",
+    })
 }
 
 /// Test fixtures shared by the report renderers' tests.
@@ -425,6 +534,7 @@ mod tests {
             coverage: None,
             fail_on: Severity::High,
             selection: None,
+            baseline: None,
             automation_id: "fleetward/all/".into(),
             color: false,
             quiet: false,
@@ -503,6 +613,38 @@ mod tests {
         assert!(build(&report(&fleet, &long)).unwrap_err().to_string().contains("255"));
         let many = vec![fixture::findings().pop().unwrap(); MAX_RESULTS + 1];
         assert!(build(&report(&fleet, &many)).unwrap_err().to_string().contains("25000"));
+    }
+
+    #[test]
+    fn github_limits_on_runs_results_and_gzipped_size() {
+        let ok = json!({ "runs": [{ "results": [] }] });
+        assert!(check_github_limits(&ok, b"{}", "advice").is_ok());
+        let runs = json!({ "runs": vec![json!({ "results": [] }); MAX_RUNS + 1] });
+        let err = check_github_limits(&runs, b"{}", "do this").unwrap_err().to_string();
+        assert!(err.contains("21 runs exceed GitHub's limit of 20") && err.ends_with("do this"), "{err}");
+        let results = json!({ "runs": [{ "results": vec![json!(1); MAX_RESULTS + 1] }] });
+        let err = check_github_limits(&results, b"{}", "do this").unwrap_err().to_string();
+        assert!(err.contains("25001 results in one run exceed GitHub's limit of 25000"), "{err}");
+        // 11 MB that gzip cannot shrink (xorshift bytes): only the size is measured.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let big: Vec<u8> = (0..11_000_000 / 8)
+            .flat_map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()
+            })
+            .collect();
+        let err = check_github_limits(&ok, &big, "do this").unwrap_err().to_string();
+        assert!(
+            err.contains("bytes gzipped") && err.contains("over GitHub's limit of 10000000 bytes"),
+            "{err}"
+        );
+        assert!(err.contains(&format!("({} bytes uncompressed)", big.len())), "{err}");
+        // The same size of repetitive text compresses far below the limit.
+        let small = vec![b'a'; big.len()];
+        assert!(check_github_limits(&ok, &small, "do this").is_ok());
+        assert!(gzip_size(&small).unwrap() < 100_000);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod advisories;
 mod auth;
+mod baseline;
 mod changes;
 mod check;
 mod cli;
@@ -10,6 +11,7 @@ mod config;
 mod conformance;
 mod coverage;
 mod discovery;
+mod merge;
 mod services;
 mod source;
 mod util;
