@@ -137,6 +137,22 @@ impl Cache {
         }
     }
 
+    /// The content hash (XXH3-128, hex) of the file at `rel` under `root`: the recorded one when
+    /// its stamp is unchanged, else read and hashed (and recorded under its stamp).
+    pub fn content_hash(&self, root: &Path, rel: &str, now: std::time::SystemTime) -> Option<String> {
+        let path = root.join(rel);
+        let meta = std::fs::metadata(&path).ok()?;
+        let stamp = stamp(&meta, now);
+        if let Some(known) = stamp.as_deref().and_then(|s| self.known_hash(rel, s)) {
+            return Some(known);
+        }
+        let hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&std::fs::read(&path).ok()?));
+        if let Some(s) = stamp {
+            self.put_hash(rel, s, hash.clone());
+        }
+        Some(hash)
+    }
+
     /// The findings stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<Vec<Finding>> {
         let Some(found) = self.old.get(key) else {

@@ -132,7 +132,11 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     let git_time = t.elapsed();
     let db = if selection.enabled("advisories") {
         let path = db::resolve_path(args.advisory_db.as_deref(), policy.advisories.db.as_deref())?;
-        Some(AdvisoryDb::open(&path)?)
+        if !path.join("crates").is_dir() {
+            // The clear message of a missing database, before any work.
+            AdvisoryDb::open(&path)?;
+        }
+        Some(db::Pending::start(path))
     } else {
         None
     };
@@ -153,6 +157,15 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     }
     let now = today();
     let mut outcome = pipeline::run(&scan_root, &policy, &selection, db.as_ref(), now);
+    match db.as_ref().map(db::Pending::get) {
+        Some(Err(e)) => bail!("{e}"),
+        Some(Ok(db)) => {
+            if let Some(e) = db.errors().first() {
+                bail!("the advisory database at {} is not usable: {e}", db.path.display());
+            }
+        }
+        None => {}
+    }
     if selection.scope.is_some() {
         outcome
             .timings

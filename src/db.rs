@@ -7,10 +7,58 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_URL: &str = "https://github.com/rustsec/advisory-db.git";
 pub const ENV_DB: &str = "FLEETWARD_ADVISORY_DB";
 
-/// An opened database, shared read-only by every lockfile audit.
+/// An opened database, shared read-only by every lockfile audit. Opening lists the advisory
+/// files; a crate's advisories are parsed (with `rustsec`) the first time a lockfile names the
+/// crate, so a run parses the few dozen advisories of the crates its fleet uses, not all 1,200+.
 pub struct AdvisoryDb {
     pub path: PathBuf,
-    pub db: rustsec::Database,
+    /// `crates/<name>/`: the advisory files of each crate, parsed on first use.
+    crates: std::collections::HashMap<String, CrateAdvisories>,
+    /// Every advisory file, of both collections (`crates/`, `rust/`), sorted.
+    files: Vec<PathBuf>,
+    /// The date of the newest advisory, read once.
+    newest: std::sync::OnceLock<Option<String>>,
+}
+
+use rustsec::Advisory;
+use rustsec::Collection;
+
+/// A crate's advisory files, and once parsed, its advisories (or the first parse error).
+type CrateAdvisories = (Vec<PathBuf>, std::sync::OnceLock<Result<Vec<Advisory>, String>>);
+
+/// A database being opened on another thread while the fleet is discovered (loading the real
+/// database is a large part of an otherwise cached run). The first check that needs it waits.
+pub struct Pending {
+    path: PathBuf,
+    handle: std::sync::Mutex<Option<std::thread::JoinHandle<anyhow::Result<AdvisoryDb>>>>,
+    opened: std::sync::OnceLock<Result<AdvisoryDb, String>>,
+}
+
+impl Pending {
+    /// Start opening the database at `path`.
+    pub fn start(path: PathBuf) -> Pending {
+        let p = path.clone();
+        let handle =
+            std::thread::Builder::new().name("fleetward-db".into()).spawn(move || AdvisoryDb::open(&p)).ok();
+        Pending { path, handle: std::sync::Mutex::new(handle), opened: std::sync::OnceLock::new() }
+    }
+
+    /// The opened database, or why it could not be opened.
+    pub fn get(&self) -> Result<&AdvisoryDb, &str> {
+        self.opened
+            .get_or_init(|| {
+                let handle = self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                let result = match handle {
+                    Some(h) => {
+                        h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("opening the database failed")))
+                    }
+                    None => AdvisoryDb::open(&self.path),
+                };
+                result.map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 /// What reports say about the database used.
@@ -32,27 +80,121 @@ impl AdvisoryDb {
                 path.display()
             );
         }
-        let db = rustsec::Database::open(path)
-            .with_context(|| format!("could not load the advisory database at {}", path.display()))?;
-        Ok(AdvisoryDb { path: path.to_path_buf(), db })
+        let mut crates = std::collections::HashMap::new();
+        let mut files = Vec::new();
+        for collection in [Collection::Crates, Collection::Rust] {
+            let dir = path.join(collection.as_str());
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(_) if collection == Collection::Rust => continue,
+                Err(e) => return Err(e).with_context(|| format!("could not read {}", dir.display())),
+            };
+            for entry in entries {
+                let entry = entry.with_context(|| format!("could not read {}", dir.display()))?;
+                if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                let mut mine: Vec<PathBuf> = std::fs::read_dir(entry.path())
+                    .with_context(|| format!("could not read {}", entry.path().display()))?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "md"))
+                    .filter(|p| !p.file_name().and_then(|f| f.to_str()).is_some_and(|f| f.starts_with('.')))
+                    .collect();
+                mine.sort();
+                files.extend(mine.iter().cloned());
+                if collection == Collection::Crates {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    crates.insert(name, (mine, std::sync::OnceLock::new()));
+                }
+            }
+        }
+        files.sort();
+        Ok(AdvisoryDb { path: path.to_path_buf(), crates, files, newest: std::sync::OnceLock::new() })
+    }
+
+    /// The advisories of crate `name` (of the `crates` collection), parsed on first use. A file
+    /// that does not parse is an error naming it.
+    pub fn advisories_of(&self, name: &str) -> Result<&[Advisory], &str> {
+        let Some((files, parsed)) = self.crates.get(name) else { return Ok(&[]) };
+        parsed
+            .get_or_init(|| {
+                files
+                    .iter()
+                    .map(|f| {
+                        let mut a = Advisory::load_file(f)
+                            .map_err(|e| format!("could not load the advisory {}: {e}", f.display()))?;
+                        a.metadata.collection = Some(Collection::Crates);
+                        Ok(a)
+                    })
+                    .collect()
+            })
+            .as_deref()
+            .map_err(String::as_str)
+    }
+
+    /// The advisories of `name` that `query` matches.
+    pub fn query<'a>(
+        &'a self,
+        query: &'a rustsec::database::Query,
+        name: &str,
+    ) -> impl Iterator<Item = &'a Advisory> {
+        self.advisories_of(name).unwrap_or(&[]).iter().filter(move |a| query.matches(a))
+    }
+
+    /// The advisories that could not be parsed by this run (an unusable database: exit 2).
+    pub fn errors(&self) -> Vec<String> {
+        let mut e: Vec<String> = self
+            .crates
+            .values()
+            .filter_map(|(_, p)| p.get().and_then(|r| r.as_ref().err()).cloned())
+            .collect();
+        e.sort();
+        e
+    }
+
+    /// Every advisory, parsed (`db info`).
+    pub fn all(&self) -> anyhow::Result<Vec<Advisory>> {
+        use rayon::prelude::*;
+        self.files
+            .par_iter()
+            .map(|f| {
+                Advisory::load_file(f).with_context(|| format!("could not load the advisory {}", f.display()))
+            })
+            .collect()
     }
 
     /// Advisory count, and the database's age measured from its newest advisory (no git is
-    /// run: `check` executes nothing).
+    /// run: `check` executes nothing). Dates are read from each file's `date = "..."` line.
     pub fn summary(&self, now: jiff::civil::Date) -> DbSummary {
-        let newest = self.db.iter().map(|a| a.metadata.date.as_str().to_string()).max();
+        let newest = self
+            .newest
+            .get_or_init(|| {
+                use rayon::prelude::*;
+                self.files.par_iter().filter_map(|f| advisory_date(&std::fs::read_to_string(f).ok()?)).max()
+            })
+            .clone();
         let age_days = newest
             .as_deref()
             .and_then(|d| d.parse::<jiff::civil::Date>().ok())
             .and_then(|d| now.since(d).ok())
             .map(|span| i64::from(span.get_days()));
-        DbSummary {
-            path: self.path.display().to_string(),
-            advisories: self.db.iter().count(),
-            newest,
-            age_days,
-        }
+        DbSummary { path: self.path.display().to_string(), advisories: self.files.len(), newest, age_days }
     }
+}
+
+/// The `date` of an advisory's TOML front matter.
+fn advisory_date(text: &str) -> Option<String> {
+    text.lines().take_while(|l| !l.starts_with("```") || l.starts_with("```toml")).find_map(|l| {
+        l.trim()
+            .strip_prefix("date")?
+            .trim()
+            .strip_prefix('=')?
+            .trim()
+            .strip_prefix('"')?
+            .get(..10)
+            .map(str::to_string)
+    })
 }
 
 /// `--advisory-db`, then `FLEETWARD_ADVISORY_DB`, then the policy's `db`, then `~/.cargo/advisory-db`.
@@ -111,7 +253,7 @@ pub fn info(path: &Path, now: jiff::civil::Date, out: &mut dyn std::io::Write) -
         writeln!(out, "commit: not a git clone")?;
     }
     let (mut vulns, mut unmaintained, mut unsound, mut other, mut withdrawn) = (0, 0, 0, 0, 0);
-    for a in db.db.iter() {
+    for a in db.all()? {
         use rustsec::advisory::Informational;
         if a.metadata.withdrawn.is_some() {
             withdrawn += 1;

@@ -4,7 +4,6 @@
 
 use crate::checks::{self, CheckCtx};
 use crate::config::Policy;
-use crate::db::AdvisoryDb;
 use crate::diag::{Finding, Sink};
 use crate::workspace::{self, Fleet};
 use std::time::{Duration, Instant};
@@ -51,7 +50,7 @@ pub fn run(
     root: &std::path::Path,
     policy: &Policy,
     selection: &Selection,
-    db: Option<&AdvisoryDb>,
+    db: Option<&crate::db::Pending>,
     now: jiff::civil::Date,
 ) -> Outcome {
     let mut timings = Vec::new();
@@ -71,7 +70,7 @@ pub fn run(
     sink.extend(fleet.problems.iter().cloned());
     let source = checks::source::Enabled::from_checks(|c| selection.enabled(c));
     let cache = match &selection.cache_dir {
-        Some(dir) if source.any() => Some(crate::cache::Cache::open(
+        Some(dir) if source.any() || selection.enabled("auth") => Some(crate::cache::Cache::open(
             dir,
             selection.cache_root.as_deref().unwrap_or(root),
             &checks::source::cache_namespace(source, &policy.source),
@@ -112,8 +111,13 @@ pub fn run(
         if selection.enabled("advisories")
             && let Some(db) = db
         {
+            // Waits here, on a worker, for the database opened while the fleet was loaded.
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| timed("advisories", &|| checks::advisories::check(ctx, db, sink)));
+            s.spawn(move |_| {
+                if let Ok(db) = db.get() {
+                    timed("advisories", &|| checks::advisories::check(ctx, db, sink));
+                }
+            });
         }
         if selection.enabled("manifest") || selection.enabled("advisories") {
             let (ctx, sink) = (&ctx, &sink);
@@ -160,7 +164,7 @@ pub fn run(
     // A file syn rejects is reported once even when several checks parsed it.
     findings.dedup_by(|a, b| a.rule == crate::diag::PARSE_ERROR && a == b);
     checks::apply_severity_overrides(&mut findings, policy, &fleet);
-    let db = db.map(|d| {
+    let db = db.and_then(|d| d.get().ok()).map(|d| {
         let mut summary = d.summary(now);
         // Paths in reports stay relative to the root when they are inside it.
         if let Ok(abs) = std::fs::canonicalize(&d.path)

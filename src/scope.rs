@@ -2,10 +2,12 @@
 //! `--staged`), or one shard of the fleet (`--shard K/N`).
 //!
 //! A change selects the package that owns each changed file (a rename selects the old and the
-//! new owner, a deletion the owner the file had), every package of a lockfile or workspace
-//! manifest that changed, everything when the policy file changed, and then every package that
-//! depends on a selected one through path dependencies, transitively: a change to a shared
-//! library re-checks all its dependents.
+//! new owner, a deletion the owner the file had) and every package that depends on it through
+//! path dependencies, transitively: a change to a shared library re-checks all its dependents.
+//! A changed workspace manifest selects its members; the policy file, everything. A changed
+//! lockfile is compared with its earlier version: only the packages whose resolved dependency
+//! set (name, version, source of every crate they reach) differs are selected, with the change
+//! named; when either version does not parse, all of its packages.
 //!
 //! A shard is a deterministic, work-balanced slice: packages weighed by the bytes of their
 //! files (plus a constant per package), heaviest first, each to the lightest shard so far

@@ -172,7 +172,7 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
             continue;
         }
         let query = Query::new().collection(Collection::Crates).withdrawn(false).package(pkg);
-        for advisory in db.db.query(&query) {
+        for advisory in db.query(&query, pkg.name.as_str()) {
             let meta = &advisory.metadata;
             let (rule, kind) = match &meta.informational {
                 None => (VULNERABILITY, "vulnerability"),

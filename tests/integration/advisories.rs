@@ -174,3 +174,19 @@ fn db_fetch_failures_are_exit_2() {
     assert!(run.stderr().contains("is not a git clone"), "{}", run.stderr());
     tmp.run(&["db", "info", "--advisory-db", "missing"]).expect_code(2);
 }
+
+#[test]
+fn a_broken_advisory_of_a_crate_in_use_is_exit_2_and_one_of_an_unused_crate_is_not_read() {
+    // An advisory for a crate no lockfile names is never parsed: the run is as before.
+    let repo = demo_with_policy("");
+    repo.file("advisory-db/crates/not-in-any-lockfile/RUSTSEC-2099-0001.md", "not an advisory\n");
+    let run = repo.run(&["check", "--only", "advisories", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(run.json()["database"]["advisories"], 7);
+    // One for `libc`, which the services' lockfile names: the database is not usable.
+    repo.file("advisory-db/crates/libc/RUSTSEC-2099-0002.md", "```toml\n[advisory]\nid = \n```\n");
+    let run = repo.run(&["check", "--only", "advisories", "--format", "json"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("is not usable: could not load the advisory"), "{}", run.stderr());
+    assert!(run.stderr().contains("RUSTSEC-2099-0002.md"), "{}", run.stderr());
+}

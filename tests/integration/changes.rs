@@ -323,6 +323,18 @@ fn git_never_runs_the_repository_s_programs() {
     assert!(!marker.exists(), "a program configured by the repository ran");
 }
 
+/// A real `git commit`, which runs the installed pre-commit hook.
+fn commit_through_the_hook(dir: &Path, message: &str) -> std::process::Output {
+    Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message])
+        .current_dir(dir)
+        .env("FLEETWARD_NOW", "2026-11-22")
+        .env("FLEETWARD_ADVISORY_DB", crate::util::fixture("demo/advisory-db"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn hook_install_blocks_a_bad_commit() {
     let repo = fleet();
@@ -346,28 +358,14 @@ fn hook_install_blocks_a_bad_commit() {
     git(repo.path(), &["commit", "-q", "--no-verify", "-m", "policy"]);
     repo.file("d/src/main.rs", unsafe_main("d4"));
     git(repo.path(), &["add", "d/src/main.rs"]);
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "bad"])
-        .current_dir(repo.path())
-        .env("FLEETWARD_NOW", "2026-11-22")
-        .env("FLEETWARD_ADVISORY_DB", crate::util::fixture("demo/advisory-db"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out = commit_through_the_hook(repo.path(), "bad");
     assert!(!out.status.success(), "the hook let a failing commit through");
     // git shows a hook's output on its standard error.
     let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(shown.contains("unsafe-without-safety-comment"), "{shown}");
     repo.file("d/src/main.rs", "fn main() {}\n");
     git(repo.path(), &["add", "d/src/main.rs"]);
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "good"])
-        .current_dir(repo.path())
-        .env("FLEETWARD_NOW", "2026-11-22")
-        .env("FLEETWARD_ADVISORY_DB", crate::util::fixture("demo/advisory-db"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out = commit_through_the_hook(repo.path(), "good");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 

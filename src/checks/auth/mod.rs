@@ -62,7 +62,13 @@ pub fn analyse_where(
     policy: &crate::config::Policy,
     wanted: &dyn Fn(usize) -> bool,
 ) -> Analysis {
-    let units: Vec<Vec<usize>> = fleet
+    merge(analyse_units(fleet, policy, &units(fleet, wanted)))
+}
+
+/// The units of analysis: per workspace, its members that use a web framework (workspaces with a
+/// `wanted` one only).
+fn units(fleet: &Fleet, wanted: &dyn Fn(usize) -> bool) -> Vec<Vec<usize>> {
+    fleet
         .workspaces
         .iter()
         .map(|w| {
@@ -73,9 +79,13 @@ pub fn analyse_where(
                 .collect::<Vec<_>>()
         })
         .filter(|m: &Vec<usize>| m.iter().any(|&i| wanted(i)))
-        .collect();
+        .collect()
+}
+
+/// Each unit analysed on its own (in parallel), in the order given.
+fn analyse_units(fleet: &Fleet, policy: &crate::config::Policy, units: &[Vec<usize>]) -> Vec<Analysis> {
     if units.is_empty() {
-        return Analysis::default();
+        return Vec::new();
     }
     // The Rust files of each package, found once for every unit.
     let mut files_of: Vec<Vec<&str>> = vec![Vec::new(); fleet.packages.len()];
@@ -86,7 +96,7 @@ pub fn analyse_where(
     }
     // syn and the interpreter recurse on nesting: each unit runs on a thread with the source
     // engine's large stack (address space; only the touched part is committed).
-    let parts: Vec<Analysis> = units
+    units
         .par_iter()
         .map(|members| {
             std::thread::scope(|s| {
@@ -97,7 +107,10 @@ pub fn analyse_where(
                     .unwrap_or_else(|_| verdict::analyse_unit(fleet, policy, members, &files_of))
             })
         })
-        .collect();
+        .collect()
+}
+
+fn merge(parts: Vec<Analysis>) -> Analysis {
     let mut out = Analysis::default();
     for p in parts {
         out.routes.extend(p.routes);
@@ -119,9 +132,58 @@ pub fn analyse_where(
     out
 }
 
+/// The cache key of a unit's findings: everything its analysis can read (the manifests and
+/// Rust files of its workspace and of the packages they reach through path dependencies, by
+/// content), the auth policy and the date (allowlist expiry). `None` when a file cannot be read.
+fn unit_key(ctx: &CheckCtx<'_>, cache: &crate::cache::Cache, members: &[usize]) -> Option<String> {
+    let fleet = ctx.fleet;
+    let first = members.first()?;
+    let ws = fleet.workspaces.iter().find(|w| w.members.contains(first))?;
+    let mut selected = vec![false; fleet.packages.len()];
+    for &m in &ws.members {
+        selected[m] = true;
+    }
+    let selected = crate::scope::with_dependencies(fleet, &selected);
+    let mut parts: Vec<String> =
+        vec!["auth-unit".into(), format!("{:?}", ctx.policy.auth), ctx.now.to_string()];
+    parts.extend(
+        fleet.packages.iter().enumerate().filter(|(i, _)| selected[*i]).map(|(_, p)| format!("{p:?}")),
+    );
+    let now = std::time::SystemTime::now();
+    for rel in &fleet.rust_files {
+        if fleet.owner(rel).is_some_and(|i| selected[i]) {
+            parts.push(rel.clone());
+            parts.push(cache.content_hash(&fleet.root, rel, now)?);
+        }
+    }
+    Some(crate::cache::digest(parts.iter().map(String::as_bytes)))
+}
+
 /// The check: findings for unprotected and unresolvable routes, stale allowlist entries and
 /// files that did not parse.
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
-    let a = analyse_where(ctx.fleet, ctx.policy, &|i| ctx.scope.is_none_or(|s| s.wants_package(i)));
-    sink.extend(a.findings);
+    let units = units(ctx.fleet, &|i| ctx.scope.is_none_or(|s| s.wants_package(i)));
+    let Some(cache) = ctx.cache else {
+        sink.extend(merge(analyse_units(ctx.fleet, ctx.policy, &units)).findings);
+        return;
+    };
+    // A unit whose inputs are unchanged takes its findings from the cache.
+    let keys: Vec<Option<String>> = units.par_iter().map(|u| unit_key(ctx, cache, u)).collect();
+    let mut todo = Vec::new();
+    let mut todo_keys = Vec::new();
+    for (unit, key) in units.into_iter().zip(keys) {
+        match key.as_deref().and_then(|k| cache.get(k)) {
+            Some(found) => sink.extend(found),
+            None => {
+                todo.push(unit);
+                todo_keys.push(key);
+            }
+        }
+    }
+    for (part, key) in analyse_units(ctx.fleet, ctx.policy, &todo).into_iter().zip(todo_keys) {
+        if let Some(k) = key {
+            cache.put(k, &part.findings);
+        }
+        sink.extend(part.findings);
+    }
 }
