@@ -5,19 +5,32 @@
 #   changed  `--changed-since HEAD` after editing one file of one service
 #   staged   `--staged` with one edited file of one service in the index
 # Targets: warm at least 10x faster than cold; staged under 300 ms.
+# Or on a real repository: scripts/bench-workflows.sh --repo PATH [FILE-TO-EDIT] (a clone of it
+# is used; DB=DIR for a real advisory database, default the demo's).
 # Needs hyperfine (Debian package). Usage: scripts/bench-workflows.sh [SERVICES]  (default 100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-100}
+repo=""
+if [ "${1:-}" = "--repo" ]; then
+  repo=$(cd "${2:?usage: --repo PATH [FILE]}" && pwd)
+  edit_rel=${3:-}
+  n=0
+else
+  n=${1:-100}
+fi
 dir=$PWD/target/bench-workflows
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)"; exit 2; }
 cargo build --release --locked -q
 bin=$PWD/target/release/fleetward
-db=$PWD/fixtures/demo/advisory-db
+db=${DB:-$PWD/fixtures/demo/advisory-db}
+db=$(cd "$db" && pwd)
 lock=$PWD/fixtures/demo/services/Cargo.lock
 
 rm -rf "$dir" && mkdir -p "$dir"
-python3 - "$dir/fleet" "$n" "$lock" <<'PY'
+if [ -n "$repo" ]; then
+  git clone -q "$repo" "$dir/fleet"
+fi
+[ -n "$repo" ] || python3 - "$dir/fleet" "$n" "$lock" <<'PY'
 import os, random, shutil, sys
 root, n, lock = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 random.seed(11)
@@ -77,15 +90,19 @@ for w in range(n // 10):
 PY
 fleet=$dir/fleet
 cache=$dir/cache
-git -C "$fleet" init -q -b main
-git -C "$fleet" add -A
-git -C "$fleet" -c user.name=bench -c user.email=bench@example.com commit -qm fleet
+if [ -z "$repo" ]; then
+  git -C "$fleet" init -q -b main
+  git -C "$fleet" add -A
+  git -C "$fleet" -c user.name=bench -c user.email=bench@example.com commit -qm fleet
+  edit_rel=ws-03/svc-03-4/src/m5.rs
+fi
+[ -n "$edit_rel" ] || edit_rel=$(git -C "$fleet" ls-files '*.rs' | head -1)
 files=$(git -C "$fleet" ls-files | wc -l)
 bytes=$(git -C "$fleet" ls-files -z | (cd "$fleet" && xargs -0 cat) | wc -c)
-echo "fleet: $n services, 5 libraries, $files files, $((bytes / 1024 / 1024)) MiB, in $fleet"
+echo "fleet: ${repo:-$n generated services}, $files files, $((bytes / 1024 / 1024)) MiB, in $fleet; edited: $edit_rel"
 
 run="$bin check $fleet --advisory-db $db --cache-dir $cache --format json -o /dev/null"
-edit="$fleet/ws-03/svc-03-4/src/m5.rs"
+edit="$fleet/$edit_rel"
 # The files get old enough for the cache's stamps (modified more than 2 s before a run).
 touch -d '1 minute ago' $(git -C "$fleet" ls-files | sed "s|^|$fleet/|")
 $run || true
