@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The cache directory: `$FLEETWARD_CACHE_DIR`, else the platform's cache directory.
 pub fn default_dir() -> Option<PathBuf> {
@@ -89,6 +89,9 @@ struct OnDisk {
     /// File path -> (stamp, content hash).
     #[serde(default)]
     hashes: HashMap<String, (String, String)>,
+    /// Other results stored by key (the auth check's public-entry hits per workspace).
+    #[serde(default)]
+    values: HashMap<String, serde_json::Value>,
 }
 
 /// An open cache for one run.
@@ -102,6 +105,8 @@ pub struct Cache {
     used_indexes: Mutex<HashMap<String, String>>,
     old_hashes: HashMap<String, (String, String)>,
     used_hashes: Mutex<HashMap<String, (String, String)>>,
+    old_values: HashMap<String, serde_json::Value>,
+    used_values: Mutex<HashMap<String, serde_json::Value>>,
     hits: AtomicUsize,
     misses: AtomicUsize,
     /// A run that checks only some packages keeps the entries of the others.
@@ -115,11 +120,11 @@ impl Cache {
         let root = root.to_string_lossy().into_owned();
         let name = digest([namespace.as_bytes(), root.as_bytes()]);
         let path = dir.join(format!("source-{}.json", &name[..24]));
-        let (old, old_indexes, old_hashes) = std::fs::read(&path)
+        let (old, old_indexes, old_hashes, old_values) = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<OnDisk>(&bytes).ok())
             .filter(|d| d.format == FORMAT && d.namespace == namespace && d.root == root)
-            .map(|d| (d.entries, d.indexes, d.hashes))
+            .map(|d| (d.entries, d.indexes, d.hashes, d.values))
             .unwrap_or_default();
         Cache {
             path,
@@ -131,6 +136,8 @@ impl Cache {
             used_indexes: Mutex::new(HashMap::new()),
             old_hashes,
             used_hashes: Mutex::new(HashMap::new()),
+            old_values,
+            used_values: Mutex::new(HashMap::new()),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
             partial,
@@ -151,6 +158,22 @@ impl Cache {
             self.put_hash(rel, s, hash.clone());
         }
         Some(hash)
+    }
+
+    /// The value stored under `key`, if any.
+    pub fn get_value(&self, key: &str) -> Option<serde_json::Value> {
+        let found = self.old_values.get(key)?.clone();
+        self.lock_values().insert(key.to_string(), found.clone());
+        Some(found)
+    }
+
+    /// Store a value computed this run.
+    pub fn put_value(&self, key: String, value: serde_json::Value) {
+        self.lock_values().insert(key, value);
+    }
+
+    fn lock_values(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
+        self.used_values.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The findings stored under `key`, if any.
@@ -216,6 +239,7 @@ impl Cache {
         let mut used = self.used.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut indexes = self.used_indexes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut hashes = self.used_hashes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut values = self.used_values.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.partial {
             fn keep<V>(used: &mut HashMap<String, V>, old: HashMap<String, V>) {
                 for (k, v) in old {
@@ -225,11 +249,13 @@ impl Cache {
             keep(&mut used, self.old.clone());
             keep(&mut indexes, self.old_indexes.clone());
             keep(&mut hashes, self.old_hashes.clone());
+            keep(&mut values, self.old_values.clone());
         }
         let unchanged = self.misses.load(Ordering::Relaxed) == 0
             && used.len() == self.old.len()
             && indexes == self.old_indexes
-            && hashes == self.old_hashes;
+            && hashes == self.old_hashes
+            && values == self.old_values;
         if unchanged {
             return Ok(());
         }
@@ -243,6 +269,7 @@ impl Cache {
             entries: used,
             indexes,
             hashes,
+            values,
         };
         let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec(&disk).map_err(std::io::Error::other)?)?;

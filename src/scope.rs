@@ -124,6 +124,11 @@ impl Scope {
         if SCOPE_DEPENDENT.contains(&f.rule.as_str()) {
             return self.is_shard();
         }
+        // The policy's public entries are judged over the whole fleet, by the first shard only
+        // (`checks::auth::check`); a change run cannot judge them.
+        if f.rule == crate::checks::auth::STALE && Some(f.location.file.as_str()) == policy_file {
+            return matches!(self.mode, Mode::Shard { index: 1, .. });
+        }
         if !f.services.is_empty() {
             return fleet
                 .packages

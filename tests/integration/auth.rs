@@ -339,3 +339,76 @@ fn all_routers_reports_routers_nothing_serves() {
     let doc = repo.run(&["routes", ".", "--format", "json", "--all-routers"]).json();
     assert_eq!(route_lines(&doc), ["unprotected GET /stats stats high"]);
 }
+
+/// Two workspaces, each with one axum service: `a` serves `/health`, `b` serves `/items`.
+fn two_workspaces(policy: &str) -> TempRepo {
+    let repo = TempRepo::new();
+    repo.file("fleetward.toml", policy);
+    for (ws, path, handler) in [("a", "/health", "health"), ("b", "/items", "items")] {
+        repo.file(&format!("{ws}/Cargo.toml"), "[workspace]\nmembers = [\"svc\"]\n");
+        repo.package(
+            &format!("{ws}/svc"),
+            &format!("svc-{ws}"),
+            true,
+            "[dependencies]\naxum = \"0.7\"\ntokio = \"1\"\n",
+        );
+        repo.file(
+            &format!("{ws}/svc/src/main.rs"),
+            format!(
+                "use axum::{{routing::get, Router}};\nasync fn {handler}() -> &'static str {{ \"ok\" }}\n\
+                 #[tokio::main]\nasync fn main() {{\n    let app = Router::new().route(\"{path}\", get({handler}));\n    \
+                 let l = tokio::net::TcpListener::bind(\"0.0.0.0:3000\").await.unwrap();\n    axum::serve(l, app).await.unwrap();\n}}\n"
+            ),
+        );
+    }
+    repo
+}
+
+/// (rule, file, line, message) of every finding.
+fn rows(doc: &serde_json::Value) -> Vec<(String, String, u64, String)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_string();
+            (s("rule"), s("file"), f["line"].as_u64().unwrap(), s("message"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_public_entry_is_judged_over_every_workspace_cached_or_not_and_in_shards() {
+    let policy = "[[auth.public]]\npath = \"/health\"\nreason = \"probe\"\n\n\
+                  [[auth.public]]\npath = \"/gone\"\nreason = \"removed\"\n";
+    let repo = two_workspaces(policy);
+    let expected = vec![
+        (
+            "auth/unauthenticated-route".to_string(),
+            "b/svc/src/main.rs".to_string(),
+            5,
+            "GET /items (axum) is reachable without authentication: no auth middleware, guard, extractor or attribute covers `items`".to_string(),
+        ),
+        ("auth/stale-allowlist".to_string(), "fleetward.toml".to_string(), 6, "public entry path `/gone`: matches no route".to_string()),
+    ];
+    // `/health` matches a route of workspace `a` only: not stale, though `b` has no such route.
+    for cache in [&["--no-cache"][..], &[][..], &[][..]] {
+        let mut args = vec!["check", "--only", "auth", "--format", "json"];
+        args.extend_from_slice(cache);
+        let run = repo.run(&args);
+        run.expect_code(1);
+        assert_eq!(rows(&run.json()), expected, "{args:?}");
+    }
+    // Every shard judges its own routes; the first judges the entries, over the whole fleet.
+    let shard =
+        |k: &str| rows(&repo.run(&["check", "--only", "auth", "--format", "json", "--shard", k]).json());
+    let (one, two) = (shard("1/2"), shard("2/2"));
+    assert_eq!(one.iter().filter(|r| r.0 == "auth/stale-allowlist").count(), 1, "{one:?}");
+    assert!(two.iter().all(|r| r.0 != "auth/stale-allowlist"), "{two:?}");
+    let mut all: Vec<_> = one.into_iter().chain(two).collect();
+    all.sort();
+    all.dedup();
+    let mut want = expected.clone();
+    want.sort();
+    assert_eq!(all, want);
+}

@@ -49,6 +49,9 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     /// Auth-looking names the policy does not name yet (`--suggest-policy`).
     pub suggestions: Vec<verdict::Suggestion>,
+    /// Policy public entries (service override or not, line) that matched a route, with
+    /// whether every route they matched was protected anyway.
+    pub public_hits: std::collections::BTreeMap<(bool, u32), bool>,
 }
 
 /// Analyse every workspace that has a web framework (in parallel, one workspace per task).
@@ -62,7 +65,9 @@ pub fn analyse_where(
     policy: &crate::config::Policy,
     wanted: &dyn Fn(usize) -> bool,
 ) -> Analysis {
-    merge(analyse_units(fleet, policy, &units(fleet, wanted)))
+    let mut a = merge(analyse_units(fleet, policy, &units(fleet, wanted)));
+    a.findings.extend(stale_entries(policy, &a.public_hits));
+    a
 }
 
 /// The units of analysis: per workspace, its members that use a web framework (workspaces with a
@@ -116,6 +121,7 @@ fn merge(parts: Vec<Analysis>) -> Analysis {
         out.routes.extend(p.routes);
         out.findings.extend(p.findings);
         out.suggestions.extend(p.suggestions);
+        add_hits(&mut out.public_hits, &p.public_hits);
     }
     out.routes.sort_by(|a, b| {
         (&a.service, &a.path, &a.methods, &a.handler, &a.registration.file, a.registration.line).cmp(&(
@@ -129,6 +135,53 @@ fn merge(parts: Vec<Analysis>) -> Analysis {
     });
     out.suggestions.sort();
     out.suggestions.dedup();
+    out
+}
+
+/// Fold one workspace's public-entry hits into the fleet's: an entry is "protected only" when
+/// it is in every workspace where it matched.
+fn add_hits(
+    all: &mut std::collections::BTreeMap<(bool, u32), bool>,
+    some: &std::collections::BTreeMap<(bool, u32), bool>,
+) {
+    for (k, protected) in some {
+        let h = all.entry(*k).or_insert(true);
+        *h = *h && *protected;
+    }
+}
+
+/// `auth/stale-allowlist` for the policy's public entries that matched no route of the fleet,
+/// or only routes that are protected anyway (a fleet-level finding, at the entry's line).
+pub fn stale_entries(
+    policy: &crate::config::Policy,
+    hits: &std::collections::BTreeMap<(bool, u32), bool>,
+) -> Vec<Finding> {
+    let Some(policy_file) = policy.rel_path.as_deref() else { return Vec::new() };
+    let cfg = &policy.auth;
+    let mut out = Vec::new();
+    let mut stale = |entries: &[cfg::PublicEntry], is_svc: bool, what: &str| {
+        for p in entries.iter().filter(|p| p.line > 0) {
+            let why = match hits.get(&(is_svc, p.line)) {
+                None => "matches no route",
+                Some(true) => "matches only routes that are protected anyway",
+                Some(false) => continue,
+            };
+            let described = verdict::describe_public(p);
+            out.push(
+                Finding::new(
+                    STALE,
+                    crate::diag::Severity::Info,
+                    format!("{what} {described}: {why}"),
+                    crate::diag::Location::new(policy_file, crate::diag::Span::line(p.line)),
+                )
+                .with_key(format!("{what}|{described}")),
+            );
+        }
+    };
+    stale(&cfg.public, false, "public entry");
+    for o in &cfg.services {
+        stale(&o.public, true, "service public entry");
+    }
     out
 }
 
@@ -162,28 +215,60 @@ fn unit_key(ctx: &CheckCtx<'_>, cache: &crate::cache::Cache, members: &[usize]) 
 /// The check: findings for unprotected and unresolvable routes, stale allowlist entries and
 /// files that did not parse.
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
-    let units = units(ctx.fleet, &|i| ctx.scope.is_none_or(|s| s.wants_package(i)));
-    let Some(cache) = ctx.cache else {
-        sink.extend(merge(analyse_units(ctx.fleet, ctx.policy, &units)).findings);
-        return;
+    // The policy's public entries are judged over every workspace: a run limited to some
+    // packages analyses them all in its first shard only, and a change run not at all.
+    let judge_entries = match ctx.scope.map(|s| &s.mode) {
+        None | Some(crate::scope::Mode::Shard { index: 1, .. }) => has_public_entries(ctx.policy),
+        Some(_) => false,
     };
-    // A unit whose inputs are unchanged takes its findings from the cache.
-    let keys: Vec<Option<String>> = units.par_iter().map(|u| unit_key(ctx, cache, u)).collect();
-    let mut todo = Vec::new();
-    let mut todo_keys = Vec::new();
-    for (unit, key) in units.into_iter().zip(keys) {
-        match key.as_deref().and_then(|k| cache.get(k)) {
-            Some(found) => sink.extend(found),
-            None => {
-                todo.push(unit);
-                todo_keys.push(key);
+    let units = units(ctx.fleet, &|i| judge_entries || ctx.scope.is_none_or(|s| s.wants_package(i)));
+    let mut hits = std::collections::BTreeMap::new();
+    match ctx.cache {
+        None => {
+            let a = merge(analyse_units(ctx.fleet, ctx.policy, &units));
+            hits = a.public_hits;
+            sink.extend(a.findings);
+        }
+        Some(cache) => {
+            // A unit whose inputs are unchanged takes its findings (and public-entry hits) from
+            // the cache.
+            let keys: Vec<Option<String>> = units.par_iter().map(|u| unit_key(ctx, cache, u)).collect();
+            let mut todo = Vec::new();
+            let mut todo_keys = Vec::new();
+            for (unit, key) in units.into_iter().zip(keys) {
+                let cached = key
+                    .as_deref()
+                    .and_then(|k| Some((cache.get(k)?, cache.get_value(&format!("{k}/hits"))?)));
+                match cached
+                    .and_then(|(f, h)| Some((f, serde_json::from_value::<Vec<(bool, u32, bool)>>(h).ok()?)))
+                {
+                    Some((found, unit_hits)) => {
+                        sink.extend(found);
+                        add_hits(&mut hits, &unit_hits.into_iter().map(|(s, l, p)| ((s, l), p)).collect());
+                    }
+                    None => {
+                        todo.push(unit);
+                        todo_keys.push(key);
+                    }
+                }
+            }
+            for (part, key) in analyse_units(ctx.fleet, ctx.policy, &todo).into_iter().zip(todo_keys) {
+                if let Some(k) = key {
+                    cache.put(k.clone(), &part.findings);
+                    let list: Vec<(bool, u32, bool)> =
+                        part.public_hits.iter().map(|((s, l), p)| (*s, *l, *p)).collect();
+                    cache.put_value(format!("{k}/hits"), serde_json::json!(list));
+                }
+                add_hits(&mut hits, &part.public_hits);
+                sink.extend(part.findings);
             }
         }
     }
-    for (part, key) in analyse_units(ctx.fleet, ctx.policy, &todo).into_iter().zip(todo_keys) {
-        if let Some(k) = key {
-            cache.put(k, &part.findings);
-        }
-        sink.extend(part.findings);
+    if judge_entries {
+        sink.extend(stale_entries(ctx.policy, &hits));
     }
+}
+
+fn has_public_entries(policy: &crate::config::Policy) -> bool {
+    !policy.auth.public.is_empty() || policy.auth.services.iter().any(|s| !s.public.is_empty())
 }

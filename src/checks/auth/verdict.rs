@@ -245,32 +245,9 @@ pub fn analyse_unit(
         }
         out.routes.push(info);
     }
-    // Stale allowlist entries: matched nothing, or only protected routes.
-    if let Some(policy_file) = policy.rel_path.as_deref() {
-        let mut stale = |entries: &[PublicEntry], is_svc: bool, what: &str| {
-            for p in entries.iter().filter(|p| p.line > 0) {
-                let hit = public_hits.get(&(is_svc, p.line));
-                let why = match hit {
-                    None => "matches no route",
-                    Some(true) => "matches only routes that are protected anyway",
-                    Some(false) => continue,
-                };
-                out.findings.push(
-                    Finding::new(
-                        STALE,
-                        Severity::Info,
-                        format!("{what} {}: {why}", describe_public(p)),
-                        Location::new(policy_file, Span::line(p.line)),
-                    )
-                    .with_key(format!("{what}|{}", describe_public(p))),
-                );
-            }
-        };
-        stale(&cfg.public, false, "public entry");
-        for o in &cfg.services {
-            stale(&o.public, true, "service public entry");
-        }
-    }
+    // Which policy public entries matched a route here (and whether only protected ones): the
+    // entries that matched nothing are found over every workspace (`super::stale_entries`).
+    out.public_hits = public_hits;
     // Directives without a reason are ignored (a warning); directives no route used are stale.
     for (fi, line, d) in all_directives(&ix) {
         let rel = ix.files[fi].rel.to_string();
@@ -860,7 +837,7 @@ fn loc(s: &Site) -> Location {
     Location::new(s.file.to_string(), Span::at(s.line, s.column))
 }
 
-fn describe_public(p: &PublicEntry) -> String {
+pub(super) fn describe_public(p: &PublicEntry) -> String {
     match &p.matcher {
         PublicMatch::Path(x) => format!("path `{x}`"),
         PublicMatch::Glob(g) => format!("glob `{}`", g.pattern),
