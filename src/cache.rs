@@ -111,6 +111,8 @@ pub struct Cache {
     misses: AtomicUsize,
     /// A run that checks only some packages keeps the entries of the others.
     partial: bool,
+    /// Something was stored that the file did not already hold (else saving compares sizes only).
+    changed: std::sync::atomic::AtomicBool,
 }
 
 impl Cache {
@@ -141,6 +143,7 @@ impl Cache {
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
             partial,
+            changed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -169,7 +172,15 @@ impl Cache {
 
     /// Store a value computed this run.
     pub fn put_value(&self, key: String, value: serde_json::Value) {
+        self.note(self.old_values.get(&key) != Some(&value));
         self.lock_values().insert(key, value);
+    }
+
+    /// Remember that the cache file no longer holds what this run knows.
+    fn note(&self, differs: bool) {
+        if differs {
+            self.changed.store(true, Ordering::Relaxed);
+        }
     }
 
     fn lock_values(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
@@ -196,6 +207,7 @@ impl Cache {
 
     /// Remember the digest of a package's crate index.
     pub fn put_index_digest(&self, package_key: String, digest: String) {
+        self.note(self.old_indexes.get(&package_key) != Some(&digest));
         self.lock_indexes().insert(package_key, digest);
     }
 
@@ -212,6 +224,7 @@ impl Cache {
 
     /// Remember the content hash of the file at `rel` under its stamp.
     pub fn put_hash(&self, rel: &str, stamp: String, hash: String) {
+        self.note(self.old_hashes.get(rel).is_none_or(|(s, h)| *s != stamp || *h != hash));
         self.lock_hashes().insert(rel.to_string(), (stamp, hash));
     }
 
@@ -221,6 +234,7 @@ impl Cache {
 
     /// Store the findings of a file scanned this run.
     pub fn put(&self, key: String, findings: &[Finding]) {
+        self.note(self.old.get(&key).is_none_or(|f| f != findings));
         self.lock().insert(key, findings.to_vec());
     }
 
@@ -251,11 +265,14 @@ impl Cache {
             keep(&mut hashes, self.old_hashes.clone());
             keep(&mut values, self.old_values.clone());
         }
-        let unchanged = self.misses.load(Ordering::Relaxed) == 0
+        // Every entry used was either read from the file or stored equal to it (`changed` is
+        // false): the maps equal the file's when they are as large.
+        let unchanged = !self.changed.load(Ordering::Relaxed)
+            && self.misses.load(Ordering::Relaxed) == 0
             && used.len() == self.old.len()
-            && indexes == self.old_indexes
-            && hashes == self.old_hashes
-            && values == self.old_values;
+            && indexes.len() == self.old_indexes.len()
+            && hashes.len() == self.old_hashes.len()
+            && values.len() == self.old_values.len();
         if unchanged {
             return Ok(());
         }

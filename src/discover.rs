@@ -101,6 +101,24 @@ pub fn skipped(rel: &str, why: &str) -> Finding {
 /// `path` relative to `root` with `/` separators, or `None` when it is not under `root` or not
 /// valid UTF-8.
 pub fn relative(root: &Path, path: &Path) -> Option<String> {
+    // The walk's own paths are `root/name/...` with no `.`, `..` or empty component: compared
+    // as bytes (called once per file of the tree), else component by component.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let rest = path
+            .as_os_str()
+            .as_bytes()
+            .strip_prefix(root.as_os_str().as_bytes())
+            .and_then(|r| r.strip_prefix(b"/"));
+        if let Some(rest) = rest
+            && !rest.is_empty()
+            && !rest.split(|&b| b == b'/').any(|c| c.is_empty() || c == b"." || c == b"..")
+            && let Ok(rel) = std::str::from_utf8(rest)
+        {
+            return Some(rel.to_string());
+        }
+    }
     let rel = path.strip_prefix(root).ok()?;
     let mut parts = Vec::new();
     for c in rel.components() {

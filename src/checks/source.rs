@@ -238,11 +238,16 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
                 digests[i] = d;
             }
         }
+        // The unsafe mode of each package (and of files in none), spelled once.
+        let modes: Vec<String> = std::iter::once(None)
+            .chain(fleet.packages.iter().map(Some))
+            .map(|p| format!("{:?}", cfg.unsafe_policy.mode_for(p)))
+            .collect();
         jobs.par_iter().zip(&hashes).for_each(|(&(rel, pkg), hash)| {
             let package = pkg.map(|i| &fleet.packages[i]);
             let key = hash.as_ref().map(|h| {
                 let (name, dir) = package.map_or(("", ""), |p| (p.name.as_str(), p.dir.as_str()));
-                let mode = format!("{:?}", cfg.unsafe_policy.mode_for(package));
+                let mode = &modes[pkg.map_or(0, |i| i + 1)];
                 let index = pkg.map_or("", |i| digests[i].as_str());
                 crate::cache::digest([
                     rel.as_bytes(),
