@@ -48,6 +48,12 @@ pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
     h.finalize().to_hex().to_string()
 }
 
+/// The content hash of a file's bytes (XXH3-128, hex): not cryptographic, and need not be, as
+/// the cache lives outside the scanned tree.
+pub fn content_digest(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
 /// What identifies the running fleetward build: its version, and the size and modification
 /// time of its executable (so a rebuilt binary never reads results of the previous one).
 pub fn build_stamp() -> String {
@@ -156,7 +162,7 @@ impl Cache {
         if let Some(known) = stamp.as_deref().and_then(|s| self.known_hash(rel, s)) {
             return Some(known);
         }
-        let hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&std::fs::read(&path).ok()?));
+        let hash = content_digest(&std::fs::read(&path).ok()?);
         if let Some(s) = stamp {
             self.put_hash(rel, s, hash.clone());
         }

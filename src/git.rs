@@ -42,15 +42,18 @@ fn plain_git(root: &Path) -> Command {
 }
 
 /// The filter-driver commands the repository's configuration names (reading configuration
-/// runs nothing).
+/// runs nothing). Asked once per repository directory.
 fn filter_keys(root: &Path) -> Vec<String> {
-    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        let mut c = plain_git(root);
-        c.args(["config", "--name-only", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"]);
-        c.output().map(|o| split_z(&o.stdout)).unwrap_or_default()
-    })
-    .clone()
+    static KEYS: std::sync::Mutex<Vec<(std::path::PathBuf, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = KEYS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, keys)) = known.iter().find(|(r, _)| r == root) {
+        return keys.clone();
+    }
+    let mut c = plain_git(root);
+    c.args(["config", "--name-only", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"]);
+    let keys = c.output().map(|o| split_z(&o.stdout)).unwrap_or_default();
+    known.push((root.to_path_buf(), keys.clone()));
+    keys
 }
 
 /// Run and return standard output; a failure carries git's own message.

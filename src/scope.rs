@@ -335,59 +335,45 @@ fn from_changes(
 /// between two versions of the lockfile (`None` when either does not parse): a package is in
 /// the map only if the set of crates (name, version, source) it reaches changed.
 fn lock_diff(fleet: &Fleet, lockfile: &str, old: &str, new: &str) -> Option<BTreeMap<usize, String>> {
+    use crate::checks::advisories::Graph;
     use crate::checks::advisories::lockfile::{LockPackage, parse};
     let (old, new) = (parse(old).ok()?, parse(new).ok()?);
-    // Every crate a package reaches, itself excluded, as "name version (source)".
-    fn reach(lock: &[LockPackage], name: &str, version: Option<&str>) -> Option<BTreeSet<(String, String)>> {
-        let find = |n: &str, v: Option<&str>| {
-            let mut it = lock.iter().enumerate().filter(|(_, p)| p.package.name.as_str() == n);
-            match v {
-                Some(v) => it.find(|(_, p)| p.package.version.to_string() == v).map(|(i, _)| i),
-                None => it.next().map(|(i, _)| i),
-            }
-        };
-        let start = find(name, version).or_else(|| find(name, None))?;
-        let mut seen = vec![false; lock.len()];
-        let mut stack = vec![start];
-        let mut out = BTreeSet::new();
-        while let Some(i) = stack.pop() {
-            if std::mem::replace(&mut seen[i], true) {
-                continue;
-            }
-            let p = &lock[i].package;
-            if i != start {
-                let source = p.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
-                out.insert((p.name.as_str().to_string(), format!("{} {source}", p.version)));
-            }
-            for (n, v, _) in &lock[i].deps {
-                if let Some(j) = find(n, v.as_deref()) {
-                    stack.push(j);
-                }
-            }
-        }
-        Some(out)
-    }
+    let (old_graph, new_graph) = (Graph::new(&old), Graph::new(&new));
+    // Every crate a package reaches, itself excluded, as (name, "version source").
+    let reach = |lock: &[LockPackage], graph: &Graph<'_>, p: &crate::workspace::Package| {
+        let start = graph.local_index(p)?;
+        let seen = graph.reachable_from(start);
+        Some(
+            lock.iter()
+                .enumerate()
+                .filter(|&(i, _)| seen[i] && i != start)
+                .map(|(_, l)| {
+                    let source = l.package.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
+                    (l.package.name.as_str().to_string(), format!("{} {source}", l.package.version))
+                })
+                .collect::<BTreeSet<(String, String)>>(),
+        )
+    };
     let mut out = BTreeMap::new();
     for (i, p) in fleet.packages.iter().enumerate() {
         if p.lockfile.as_deref() != Some(lockfile) {
             continue;
         }
-        let (a, b) =
-            match (reach(&old, &p.name, p.version.as_deref()), reach(&new, &p.name, p.version.as_deref())) {
-                (Some(a), Some(b)) => (a, b),
-                (None, None) => {
-                    out.insert(i, "changed".to_string());
-                    continue;
-                }
-                (None, Some(_)) => {
-                    out.insert(i, format!("{} added", p.name));
-                    continue;
-                }
-                (Some(_), None) => {
-                    out.insert(i, format!("{} removed", p.name));
-                    continue;
-                }
-            };
+        let (a, b) = match (reach(&old, &old_graph, p), reach(&new, &new_graph, p)) {
+            (Some(a), Some(b)) => (a, b),
+            (None, None) => {
+                out.insert(i, "changed".to_string());
+                continue;
+            }
+            (None, Some(_)) => {
+                out.insert(i, format!("{} added", p.name));
+                continue;
+            }
+            (Some(_), None) => {
+                out.insert(i, format!("{} removed", p.name));
+                continue;
+            }
+        };
         if a == b {
             continue;
         }

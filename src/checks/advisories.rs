@@ -357,13 +357,14 @@ fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
 }
 
 /// The lockfile's dependency graph, by package index.
-struct Graph<'a> {
+/// A lockfile's dependency graph: each entry's dependencies resolved to entries.
+pub struct Graph<'a> {
     packages: &'a [LockPackage],
     edges: Vec<Vec<usize>>,
 }
 
 impl<'a> Graph<'a> {
-    fn new(packages: &'a [LockPackage]) -> Graph<'a> {
+    pub fn new(packages: &'a [LockPackage]) -> Graph<'a> {
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, p) in packages.iter().enumerate() {
             by_name.entry(p.package.name.as_str()).or_default().push(i);
@@ -395,7 +396,7 @@ impl<'a> Graph<'a> {
 
     /// The lockfile entry of a fleet package: a package with no source (path or workspace
     /// member) of the same name, and the same version when the manifest states one.
-    fn local_index(&self, p: &Package) -> Option<usize> {
+    pub fn local_index(&self, p: &Package) -> Option<usize> {
         self.packages.iter().map(|l| &l.package).position(|q| {
             q.source.is_none()
                 && q.name.as_str() == p.name
@@ -403,7 +404,8 @@ impl<'a> Graph<'a> {
         })
     }
 
-    fn reachable_from(&self, start: usize) -> Vec<bool> {
+    /// Which entries `start` reaches (itself included).
+    pub fn reachable_from(&self, start: usize) -> Vec<bool> {
         let mut seen = vec![false; self.edges.len()];
         let mut stack = vec![start];
         seen[start] = true;

@@ -229,7 +229,7 @@ fn cached_scan(
         Ok(b) => b,
         Err(found) => return found,
     };
-    let hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes));
+    let hash = crate::cache::content_digest(&bytes);
     if let Some(s) = stamp {
         cache.put_hash(rel, s, hash.clone());
     }

@@ -193,7 +193,7 @@ pub fn check(ctx: &CheckCtx<'_>, enabled: Enabled, cfg: &SourceConfig, sink: &Si
                     .zip(&bytes)
                     .map(|((&j, (_, stamp, known)), b)| {
                         let hash = known.clone().or_else(|| {
-                            let h = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b.as_ref()?));
+                            let h = crate::cache::content_digest(b.as_ref()?);
                             if let Some(s) = stamp {
                                 cache.put_hash(jobs[j].0, s.clone(), h.clone());
                             }
