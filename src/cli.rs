@@ -44,6 +44,42 @@ pub enum Command {
     Db(DbArgs),
     /// Install the git pre-commit hook that runs `fleetward check --staged`
     Hook(HookArgs),
+    /// Plan the upgrades that fix vulnerable dependencies; apply them, or open one pull request per workspace
+    Fix(FixArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Directory to fix (the repository root, or any directory inside it)
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Edit the manifests and run `cargo update --precise` per lockfile, then re-audit
+    #[arg(long)]
+    pub apply: bool,
+    /// Push one branch per workspace (`fleetward/fix/<workspace>`) and open or update its pull request on GitHub
+    #[arg(long, conflicts_with = "apply")]
+    pub open_pr: bool,
+    /// The git remote to push to (with --open-pr)
+    #[arg(long, value_name = "NAME", default_value = "origin", requires = "open_pr")]
+    pub remote: String,
+    /// The branch the pull requests target (with --open-pr; default: the current branch)
+    #[arg(long, value_name = "BRANCH", requires = "open_pr")]
+    pub base: Option<String>,
+    /// Let --apply edit files that have uncommitted changes
+    #[arg(long, requires = "apply")]
+    pub allow_dirty: bool,
+    /// Plan from the advisories' patched ranges only, without reading any registry index
+    #[arg(long)]
+    pub no_index: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Policy file (default: fleetward.toml found by walking up from PATH)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Advisory database directory (default: the policy's, else ~/.cargo/advisory-db)
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             crate::merge::run(&args.files, args.format, args.output.as_deref())?;
             Ok(ExitStatus::Clean)
         }
+        Command::Fix(args) => crate::fix::run(&args),
         Command::Hook(args) => match args.action {
             crate::cli::HookAction::Install { path, force } => hook_install(&path, force),
         },
@@ -393,7 +394,7 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-fn canonical_root(path: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn canonical_root(path: &Path) -> anyhow::Result<PathBuf> {
     let root = std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !root.is_dir() {
         bail!("{} is not a directory", path.display());
@@ -402,7 +403,7 @@ fn canonical_root(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(root)
 }
 
-fn load_policy(explicit: Option<&Path>, root: &Path) -> anyhow::Result<Policy> {
+pub(crate) fn load_policy(explicit: Option<&Path>, root: &Path) -> anyhow::Result<Policy> {
     let path = match explicit {
         Some(p) => {
             if !p.is_file() {

@@ -309,6 +309,11 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// `text` with every appearance of `url` replaced by its [`redact`]ed form.
+pub fn redact_all(text: &str, url: &str) -> String {
+    if url.is_empty() { text.to_string() } else { text.replace(url, &redact(url)) }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

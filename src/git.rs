@@ -66,6 +66,39 @@ fn output(mut cmd: Command, what: &str) -> anyhow::Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
+/// `git ARGS` in `root` with the repository's program-running settings off; its trimmed
+/// standard output, or git's own message.
+pub fn run(root: &Path, args: &[&str], what: &str) -> anyhow::Result<String> {
+    let mut c = git(root);
+    c.args(args);
+    Ok(String::from_utf8_lossy(&output(c, what)?).trim().to_string())
+}
+
+/// A `git` command in `root` with the repository's program-running settings off.
+pub fn command(root: &Path) -> Command {
+    git(root)
+}
+
+/// The tracked files among `paths` (every tracked file when empty) that differ from `HEAD`, in
+/// the index or the work tree; nothing when `root` is not in a git work tree.
+pub fn dirty(root: &Path, paths: &[String]) -> anyhow::Result<Vec<String>> {
+    if ensure_repo(root).is_err() {
+        return Ok(Vec::new());
+    }
+    let mut c = git(root);
+    c.args(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--"]);
+    if paths.is_empty() {
+        c.arg(".");
+    } else {
+        c.args(paths);
+    }
+    let out = output(c, "list uncommitted changes")?;
+    let mut files: Vec<String> =
+        split_z(&out).into_iter().filter_map(|e| e.get(3..).map(str::to_string)).collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Fail clearly when `root` is not inside a git work tree.
 pub fn ensure_repo(root: &Path) -> anyhow::Result<()> {
     let mut c = git(root);

@@ -15,6 +15,8 @@ pub mod config;
 pub mod db;
 pub mod diag;
 pub mod discover;
+pub mod fix;
+pub mod forge;
 pub mod git;
 pub mod merge;
 pub mod pipeline;

@@ -404,6 +404,16 @@ impl<'a> Graph<'a> {
         })
     }
 
+    /// The lockfile's entries, in file order.
+    pub fn packages(&self) -> &'a [LockPackage] {
+        self.packages
+    }
+
+    /// The entries each entry depends on.
+    pub fn edges(&self) -> &[Vec<usize>] {
+        &self.edges
+    }
+
     /// Which entries `start` reaches (itself included).
     pub fn reachable_from(&self, start: usize) -> Vec<bool> {
         let mut seen = vec![false; self.edges.len()];

@@ -11,6 +11,8 @@ mod config;
 mod conformance;
 mod coverage;
 mod discovery;
+mod fix;
+mod github;
 mod merge;
 mod services;
 mod source;
