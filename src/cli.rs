@@ -77,7 +77,7 @@ pub struct FixArgs {
     /// Policy file (default: fleetward.toml found by walking up from PATH)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Advisory database directory (default: the policy's, else ~/.cargo/advisory-db)
+    /// Advisory database directory (default: $FLEETWARD_ADVISORY_DB, the policy's `db`, then ~/.cargo/advisory-db)
     #[arg(long, value_name = "DIR")]
     pub advisory_db: Option<PathBuf>,
 }

@@ -14,6 +14,7 @@ mod auth;
 mod banned;
 pub mod context;
 mod coverage;
+mod fix;
 mod fleet;
 mod severity;
 mod source;
@@ -48,6 +49,16 @@ pub struct Policy {
     pub auth: crate::checks::auth::cfg::AuthConfig,
     /// `[coverage]`: coverage reports, thresholds per service, `no_drop`.
     pub coverage: crate::checks::coverage::cfg::CoveragePolicy,
+    /// `[fix]`: how `fleetward fix --open-pr` groups pull requests.
+    pub fix: FixPolicy,
+}
+
+/// `[fix]`.
+#[derive(Debug, Clone, Default)]
+pub struct FixPolicy {
+    /// `pull_requests = "service"`: one pull request per affected service instead of one per
+    /// workspace.
+    pub per_service: bool,
 }
 
 impl Default for Policy {
@@ -62,6 +73,7 @@ impl Default for Policy {
             source: SourceConfig::default(),
             auth: Default::default(),
             coverage: Default::default(),
+            fix: FixPolicy::default(),
         }
     }
 }
@@ -148,7 +160,7 @@ pub const INFORMATIONAL: &[&str] = &["unmaintained", "unsound", "notice"];
 
 /// The keys of the top level of the policy file.
 pub const TOP_LEVEL_KEYS: &[&str] =
-    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth", "coverage"];
+    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth", "coverage", "fix"];
 
 /// Look for `fleetward.toml` in `start` and its ancestors.
 pub fn find_upward(start: &Path) -> Option<PathBuf> {
@@ -272,6 +284,7 @@ pub fn validate(text: &str, base_dir: &Path) -> Result<Policy, Vec<ConfigProblem
         source: source::validate(&mut ctx, &root),
         auth: auth::validate(&mut ctx, &root),
         coverage: coverage::validate(&mut ctx, &root),
+        fix: fix::validate(&mut ctx, &root),
     };
     let problems = ctx.finish();
     if problems.is_empty() { Ok(policy) } else { Err(problems) }

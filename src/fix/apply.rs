@@ -113,13 +113,17 @@ fn update(manifest: &Path, name: &str, from: &str, to: &str) -> Result<(), Strin
         .arg(manifest)
         .args(["-p", &spec, "--precise", to])
         .current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
+        .env("CARGO_TERM_COLOR", "never")
         .output()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if out.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let why: Vec<&str> = stderr.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
-    let tail = why[why.len().saturating_sub(6)..].join("\n");
-    Err(format!("`cargo update -p {spec} --precise {to}` failed:\n{tail}"))
+    // cargo's own error, from its first `error` line (what precedes is progress).
+    let lines: Vec<&str> = stderr.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.iter().position(|l| l.starts_with("error")).unwrap_or(0);
+    let why = lines[start..].iter().take(8).copied().collect::<Vec<_>>().join("\n");
+    Err(format!("`cargo update -p {spec} --precise {to}` failed:\n{why}"))
 }

@@ -111,6 +111,10 @@ pub struct Unfixable {
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkspacePlan {
     pub workspace: String,
+    /// With `[fix] pull_requests = "service"` (`--open-pr`): the service this part of the
+    /// workspace's plan is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     pub lockfile: String,
     /// The workspace's root manifest.
     pub manifest: String,
@@ -178,6 +182,7 @@ pub fn plan(
         let lock = Lock { fleet, graph: &graph, packages: &packages, lockfile, ws_manifest: &ws_manifest };
         let mut plan = WorkspacePlan {
             workspace: ws_dir.clone(),
+            service: None,
             lockfile: lockfile.to_string(),
             manifest: ws_manifest.clone(),
             fixes: Vec::new(),

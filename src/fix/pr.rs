@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Serialize)]
 pub struct Opened {
     pub workspace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     pub branch: String,
     /// `created`, `updated`, `unchanged`, or `nothing to push` (no fix could be applied).
     pub action: String,
@@ -32,16 +34,44 @@ pub struct Opened {
 }
 
 /// The branch of a workspace: `fleetward/fix/<dir>` with `/` and other characters git refuses
-/// turned into `-` (so nested workspaces never collide as refs), `root` for the root.
-pub fn branch_name(workspace: &str) -> String {
-    if workspace == "." || workspace.is_empty() {
-        return "fleetward/fix/root".to_string();
+/// turned into `-` (so nested workspaces never collide as refs), `root` for the root; a
+/// service's is `fleetward/fix/<dir>--<service>`.
+pub fn branch_name(workspace: &str, service: Option<&str>) -> String {
+    let slug = |s: &str| -> String {
+        let s: String = s
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+            .collect();
+        s.trim_matches('-').to_string()
+    };
+    let ws = if workspace == "." || workspace.is_empty() { "root".to_string() } else { slug(workspace) };
+    match service {
+        Some(service) => format!("fleetward/fix/{ws}--{}", slug(service)),
+        None => format!("fleetward/fix/{ws}"),
     }
-    let slug: String = workspace
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
-        .collect();
-    format!("fleetward/fix/{}", slug.trim_matches('-'))
+}
+
+/// Each workspace's plan split by affected service: a service's part holds the fixes and
+/// unfixable entries that concern it (a fix shared by two services is in both).
+fn per_service(plans: Vec<WorkspacePlan>) -> Vec<WorkspacePlan> {
+    let mut out = Vec::new();
+    for ws in plans {
+        let mut services: Vec<&String> = ws.fixes.iter().flat_map(|f| &f.services).collect();
+        services.sort();
+        services.dedup();
+        for service in services {
+            out.push(WorkspacePlan {
+                service: Some(service.clone()),
+                fixes: ws.fixes.iter().filter(|f| f.services.contains(service)).cloned().collect(),
+                unfixable: ws.unfixable.iter().filter(|u| u.services.contains(service)).cloned().collect(),
+                ..ws.clone()
+            });
+        }
+        if ws.fixes.is_empty() {
+            out.push(ws);
+        }
+    }
+    out
 }
 
 /// A temporary worktree, removed when dropped.
@@ -110,7 +140,7 @@ pub fn run(root: &Path, policy: &Policy, db_path: &Path, args: &FixArgs) -> anyh
         None => crate::commands::load_policy(None, &wroot)?,
     };
     let audit = Audit::run(&wroot, &policy, db_path, !args.no_index)?;
-    let mut plans = audit.plans;
+    let mut plans = if policy.fix.per_service { per_service(audit.plans) } else { audit.plans };
     let mut opened = Vec::new();
     for ws in &mut plans {
         if ws.fixes.is_empty() {
@@ -118,12 +148,13 @@ pub fn run(root: &Path, policy: &Policy, db_path: &Path, args: &FixArgs) -> anyh
         }
         git::run(&tree.path, &["reset", "--hard", "--quiet", &base_commit], "reset the temporary worktree")?;
         super::apply::apply(&wroot, ws);
-        let branch = branch_name(&ws.workspace);
+        let branch = branch_name(&ws.workspace, ws.service.as_deref());
         let changed =
             git::run(&tree.path, &["status", "--porcelain", "--untracked-files=no"], "list changes")?;
         if changed.is_empty() {
             opened.push(Opened {
                 workspace: ws.workspace.clone(),
+                service: ws.service.clone(),
                 branch,
                 action: "nothing to push".into(),
                 pushed: false,
@@ -132,7 +163,7 @@ pub fn run(root: &Path, policy: &Policy, db_path: &Path, args: &FixArgs) -> anyh
             });
             continue;
         }
-        let (title, body) = (title(ws), body(ws, forge.repository().as_str()));
+        let (title, body) = (title(ws), body(ws));
         let commit = commit(&tree.path, &format!("{title}\n\n{}", commit_body(ws)), &date)?;
         let remote_sha = git::run(
             root,
@@ -163,6 +194,7 @@ pub fn run(root: &Path, policy: &Policy, db_path: &Path, args: &FixArgs) -> anyh
         };
         opened.push(Opened {
             workspace: ws.workspace.clone(),
+            service: ws.service.clone(),
             branch,
             action: action.into(),
             pushed,
@@ -219,7 +251,12 @@ fn title(ws: &WorkspacePlan) -> String {
     let n = fixed(ws).count();
     let name =
         if ws.workspace == "." { "the root workspace".to_string() } else { format!("`{}`", ws.workspace) };
-    format!("fleetward: fix {n} vulnerable dependenc{} in {name}", plural(n))
+    match &ws.service {
+        Some(service) => {
+            format!("fleetward: fix {n} vulnerable dependenc{} of {service} in {name}", plural(n))
+        }
+        None => format!("fleetward: fix {n} vulnerable dependenc{} in {name}", plural(n)),
+    }
 }
 
 fn commit_body(ws: &WorkspacePlan) -> String {
@@ -264,11 +301,14 @@ fn not_fixed(ws: &WorkspacePlan) -> Vec<String> {
     out
 }
 
-fn body(ws: &WorkspacePlan, repository: &str) -> String {
-    let _ = repository;
+fn body(ws: &WorkspacePlan) -> String {
+    let whose = match &ws.service {
+        Some(service) => format!("{service} in `{}`", ws.workspace),
+        None => format!("`{}`", ws.workspace),
+    };
     let mut s = format!(
-        "fleetward moved the vulnerable dependencies of `{}` (`{}`) to the smallest versions the RustSec advisories mark as patched.\n\n",
-        ws.workspace, ws.lockfile
+        "fleetward moved the vulnerable dependencies of {whose} (`{}`) to the smallest versions the RustSec advisories mark as patched.\n\n",
+        ws.lockfile
     );
     s += "| Advisory | Crate | From | To | Severity | Affected services | How |\n|---|---|---|---|---|---|---|\n";
     for f in fixed(ws) {
@@ -314,9 +354,10 @@ fn body(ws: &WorkspacePlan, repository: &str) -> String {
 mod tests {
     #[test]
     fn branch_names_are_valid_refs_that_never_nest() {
-        assert_eq!(super::branch_name("."), "fleetward/fix/root");
-        assert_eq!(super::branch_name("services"), "fleetward/fix/services");
-        assert_eq!(super::branch_name("services/payments"), "fleetward/fix/services-payments");
-        assert_eq!(super::branch_name("a b/c.d"), "fleetward/fix/a-b-c-d");
+        assert_eq!(super::branch_name(".", None), "fleetward/fix/root");
+        assert_eq!(super::branch_name("services", None), "fleetward/fix/services");
+        assert_eq!(super::branch_name("services/payments", None), "fleetward/fix/services-payments");
+        assert_eq!(super::branch_name("a b/c.d", None), "fleetward/fix/a-b-c-d");
+        assert_eq!(super::branch_name("services", Some("billing")), "fleetward/fix/services--billing");
     }
 }

@@ -627,3 +627,67 @@ fn every_failure_stops_clearly_and_leaves_the_repository_as_it_was() {
     assert_eq!(git(&remote, &["branch", "--list"]), branches_before);
     assert_eq!(github.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn the_policy_can_ask_for_one_pull_request_per_service() {
+    let (s, remote, github) = with_remote();
+    s.repo.file(
+        "fleetward.toml",
+        "fail_on = \"low\"\n\n[advisories]\nmax_db_age = 0\n\n[fix]\npull_requests = \"service\"\n",
+    );
+    git(s.repo.path(), &["commit", "-qam", "one PR per service"]);
+    let run = open_pr(&s, &github, &[]);
+    run.expect_code(1);
+    assert_eq!(
+        actions(&run.json()),
+        [
+            "fleetward/fix/services--billing created pushed=true",
+            "fleetward/fix/services--ledger created pushed=true",
+            "fleetward/fix/tools--tools created pushed=true"
+        ]
+    );
+    let billing = git(&remote, &["show", "fleetward/fix/services--billing:services/Cargo.lock"]);
+    assert!(
+        billing.contains("name = \"plain\"\nversion = \"1.0.2\"")
+            && billing.contains("name = \"deep\"\nversion = \"0.5.0\"")
+    );
+    let ledger = git(&remote, &["show", "fleetward/fix/services--ledger:services/Cargo.lock"]);
+    assert!(
+        ledger.contains("name = \"plain\"\nversion = \"1.0.0\"")
+            && ledger.contains("name = \"deep\"\nversion = \"0.5.1\"")
+    );
+    let titles: Vec<String> = github.pulls().iter().map(|p| p.title.clone()).collect();
+    assert_eq!(
+        titles,
+        [
+            "fleetward: fix 3 vulnerable dependencies of billing in `services`",
+            "fleetward: fix 2 vulnerable dependencies of ledger in `services`",
+            "fleetward: fix 1 vulnerable dependency of tools in `tools`"
+        ]
+    );
+    let ledger_pr = &github.pulls()[1];
+    assert!(ledger_pr.body.contains("- doomed 1.0.0") && !github.pulls()[0].body.contains("doomed"));
+    assert_eq!(github.violations(), Vec::<String>::new());
+
+    // A policy typo is an error at its line.
+    s.repo.file("fleetward.toml", "[fix]\npull_requests = \"services\"\n");
+    let run = s.fix(&[], &[]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("unknown value `services` in `fix.pull_requests`"), "{}", run.stderr());
+}
+
+#[test]
+fn a_broken_lockfile_is_named_and_every_other_workspace_is_still_planned() {
+    let s = setup(true);
+    s.repo
+        .file("broken/Cargo.toml", "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
+        .file("broken/src/main.rs", "fn main() {}\n")
+        .file("broken/Cargo.lock", "version = 4\n\n[[package]]\nname = \"plain\"\nversion = \n");
+    let run = s.fix(&["--format", "json"], &[]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(summary(&report), expected_plan());
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{report:#}");
+    assert!(errors[0].as_str().unwrap().starts_with("broken/Cargo.lock:5: invalid Cargo.lock"), "{errors:?}");
+}
