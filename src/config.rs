@@ -16,6 +16,7 @@ pub mod context;
 mod coverage;
 mod fix;
 mod fleet;
+mod manifest;
 mod severity;
 mod source;
 #[cfg(test)]
@@ -51,6 +52,8 @@ pub struct Policy {
     pub coverage: crate::checks::coverage::cfg::CoveragePolicy,
     /// `[fix]`: how `fleetward fix --open-pr` groups pull requests.
     pub fix: FixPolicy,
+    /// `[manifest]`: banned crates, version drift, sources and required settings.
+    pub manifest: crate::checks::manifest::cfg::ManifestPolicy,
 }
 
 /// `[fix]`.
@@ -74,6 +77,7 @@ impl Default for Policy {
             auth: Default::default(),
             coverage: Default::default(),
             fix: FixPolicy::default(),
+            manifest: crate::checks::manifest::cfg::ManifestPolicy { build_dependencies: true, ..Default::default() },
         }
     }
 }
@@ -160,7 +164,7 @@ pub const INFORMATIONAL: &[&str] = &["unmaintained", "unsound", "notice"];
 
 /// The keys of the top level of the policy file.
 pub const TOP_LEVEL_KEYS: &[&str] =
-    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth", "coverage", "fix"];
+    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth", "coverage", "fix", "manifest"];
 
 /// Look for `fleetward.toml` in `start` and its ancestors.
 pub fn find_upward(start: &Path) -> Option<PathBuf> {
@@ -285,6 +289,7 @@ pub fn validate(text: &str, base_dir: &Path) -> Result<Policy, Vec<ConfigProblem
         auth: auth::validate(&mut ctx, &root),
         coverage: coverage::validate(&mut ctx, &root),
         fix: fix::validate(&mut ctx, &root),
+        manifest: manifest::validate(&mut ctx, &root),
     };
     let problems = ctx.finish();
     if problems.is_empty() { Ok(policy) } else { Err(problems) }

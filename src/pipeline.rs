@@ -123,6 +123,10 @@ pub fn run(
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| timed("lockfiles", &|| checks::lockfiles::check(ctx, sink)));
         }
+        if selection.enabled("manifest") && policy.manifest.configured {
+            let (ctx, sink) = (&ctx, &sink);
+            s.spawn(move |_| timed("manifest", &|| checks::manifest::check(ctx, sink)));
+        }
         if selection.enabled("auth") {
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| timed("auth", &|| checks::auth::check(ctx, sink)));

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 /// The built-in packs, in registration order. A test fails if a file under `rules/` is missing here.
 pub const PACKS: &[(&str, &str)] = &[
     ("core.toml", include_str!("../rules/core.toml")),
+    ("manifest/dependencies.toml", include_str!("../rules/manifest/dependencies.toml")),
+    ("manifest/settings.toml", include_str!("../rules/manifest/settings.toml")),
     ("banned/memory.toml", include_str!("../rules/banned/memory.toml")),
     ("banned/process.toml", include_str!("../rules/banned/process.toml")),
     ("banned/tls.toml", include_str!("../rules/banned/tls.toml")),

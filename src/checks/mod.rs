@@ -6,6 +6,7 @@ pub mod auth;
 pub mod banned;
 pub mod coverage;
 pub mod lockfiles;
+pub mod manifest;
 pub mod secrets;
 pub mod source;
 pub mod unsafe_code;

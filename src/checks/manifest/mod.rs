@@ -1,0 +1,20 @@
+//! `manifest/*`: the fleet's dependency and manifest policy (`[manifest]`), checked over every
+//! manifest and lockfile at once: banned crates with the path that pulls them in, version
+//! drift across services and duplicate versions in a lockfile, dependency sources, and
+//! required settings. `manifest/missing-lockfile` is in `checks/lockfiles.rs`.
+
+pub mod bans;
+pub mod cfg;
+pub mod drift;
+pub mod settings;
+pub mod sources;
+
+use super::CheckCtx;
+use crate::diag::Sink;
+
+pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
+    bans::check(ctx, sink);
+    drift::check(ctx, sink);
+    sources::check(ctx, sink);
+    settings::check(ctx, sink);
+}
