@@ -77,7 +77,10 @@ impl Default for Policy {
             auth: Default::default(),
             coverage: Default::default(),
             fix: FixPolicy::default(),
-            manifest: crate::checks::manifest::cfg::ManifestPolicy { build_dependencies: true, ..Default::default() },
+            manifest: crate::checks::manifest::cfg::ManifestPolicy {
+                build_dependencies: true,
+                ..Default::default()
+            },
         }
     }
 }
@@ -163,8 +166,19 @@ impl AdvisoryIgnore {
 pub const INFORMATIONAL: &[&str] = &["unmaintained", "unsound", "notice"];
 
 /// The keys of the top level of the policy file.
-pub const TOP_LEVEL_KEYS: &[&str] =
-    &["fail_on", "fleet", "advisories", "severity", "source", "unsafe", "banned", "auth", "coverage", "fix", "manifest"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "fail_on",
+    "fleet",
+    "advisories",
+    "severity",
+    "source",
+    "unsafe",
+    "banned",
+    "auth",
+    "coverage",
+    "fix",
+    "manifest",
+];
 
 /// Look for `fleetward.toml` in `start` and its ancestors.
 pub fn find_upward(start: &Path) -> Option<PathBuf> {

@@ -13,7 +13,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-pub use manifest::MAX_MANIFEST_BYTES;
+pub use manifest::{
+    LintsDecl, MAX_MANIFEST_BYTES, PackageFields, ProfileDecl, Setting, SettingValue, Settings, Spot,
+};
 
 /// A package with a binary target (`src/main.rs`, `src/bin/*`, `[[bin]]`) or under a policy
 /// service root is a service; anything else is a library.
@@ -162,6 +164,10 @@ pub struct Fleet {
     pub problems: Vec<Finding>,
     /// Package directory -> package, built on first use by [`Fleet::owner`].
     pub owners: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+    /// What the manifest check reads of each parsed manifest (editions, `publish`, licenses,
+    /// lints, `[profile.release]`, `[workspace.package]`, `[workspace.lints]`, the lines of
+    /// `[workspace.dependencies]` entries), by relative manifest path.
+    pub settings: BTreeMap<String, Settings>,
 }
 
 impl Fleet {
@@ -178,6 +184,23 @@ impl Fleet {
             end = slash;
         }
         dirs.get(".").or_else(|| dirs.get("")).copied()
+    }
+
+    /// The settings of the manifest at `manifest` (relative path), if it was parsed.
+    pub fn settings_of(&self, manifest: &str) -> Option<&Settings> {
+        self.settings.get(manifest)
+    }
+
+    /// The manifest a package inherits `workspace = true` values from, with its settings.
+    pub fn inherits_from(&self, p: &Package) -> Option<(&str, &Settings)> {
+        let root = self.settings.get(&p.manifest)?.root.as_deref()?;
+        self.settings.get_key_value(root).map(|(k, s)| (k.as_str(), s))
+    }
+
+    /// The root manifest of the workspace `p` belongs to (its own for a standalone package):
+    /// the one whose `[profile.*]` cargo honours.
+    pub fn workspace_root_of(&self, p: &Package) -> Option<&Workspace> {
+        self.workspaces.iter().find(|w| w.dir == p.workspace)
     }
 
     pub fn package(&self, name: &str) -> Option<&Package> {
@@ -208,7 +231,7 @@ pub fn load(root: &Path, policy: &Policy) -> Fleet {
         problems.extend(p);
         manifests.extend(m);
     }
-    let (packages, workspaces) =
+    let (packages, workspaces, settings) =
         resolve(manifests, &found.rust_files, &found.lockfiles, policy, &mut problems);
     crate::diag::sort_findings(&mut problems);
     Fleet {
@@ -221,6 +244,7 @@ pub fn load(root: &Path, policy: &Policy) -> Fleet {
         text_files: found.text_files,
         problems,
         owners: std::sync::OnceLock::new(),
+        settings,
     }
 }
 
@@ -320,15 +344,15 @@ impl Resolver<'_> {
     }
 }
 
-/// Build packages and workspaces from parsed manifests. Pure: existence of files is looked up in
-/// the discovered lists.
+/// Build packages, workspaces and the settings of each manifest (by path) from parsed
+/// manifests. Pure: existence of files is looked up in the discovered lists.
 fn resolve(
     mut manifests: Vec<Manifest>,
     rust_files: &[String],
     lockfiles: &[String],
     policy: &Policy,
     problems: &mut Vec<Finding>,
-) -> (Vec<Package>, Vec<Workspace>) {
+) -> (Vec<Package>, Vec<Workspace>, BTreeMap<String, Settings>) {
     manifests.sort_by(|a, b| a.path.cmp(&b.path));
     let r = Resolver {
         manifests: &manifests,
@@ -473,7 +497,14 @@ fn resolve(
         }
     }
     workspaces.sort_by(|a, b| a.manifest.cmp(&b.manifest));
-    (packages, workspaces)
+    let root_paths: Vec<Option<String>> =
+        roots.iter().map(|r| r.map(|w| manifests[w].path.clone())).collect();
+    let settings = manifests
+        .into_iter()
+        .zip(root_paths)
+        .map(|(m, root)| (m.path, Settings { root, ..m.settings }))
+        .collect();
+    (packages, workspaces, settings)
 }
 
 /// One dependency entry with `workspace = true` inheritance applied and its source resolved.
@@ -597,6 +628,17 @@ mod tests {
         lockfiles: &[&str],
         policy: &Policy,
     ) -> (Vec<Package>, Vec<Workspace>, Vec<Finding>) {
+        let (p, w, _, problems) = fleet_settings(files, rust_files, lockfiles, policy);
+        (p, w, problems)
+    }
+
+    /// [`fleet_with`] with the settings of each manifest.
+    fn fleet_settings(
+        files: &[(&str, &str)],
+        rust_files: &[&str],
+        lockfiles: &[&str],
+        policy: &Policy,
+    ) -> (Vec<Package>, Vec<Workspace>, BTreeMap<String, Settings>, Vec<Finding>) {
         let mut problems = Vec::new();
         let mut manifests = Vec::new();
         for (path, text) in files {
@@ -607,8 +649,8 @@ mod tests {
         let mut rust: Vec<String> = rust_files.iter().map(|s| s.to_string()).collect();
         rust.sort();
         let locks: Vec<String> = lockfiles.iter().map(|s| s.to_string()).collect();
-        let (p, w) = resolve(manifests, &rust, &locks, policy, &mut problems);
-        (p, w, problems)
+        let (p, w, s) = resolve(manifests, &rust, &locks, policy, &mut problems);
+        (p, w, s, problems)
     }
 
     fn pkg<'a>(packages: &'a [Package], manifest: &str) -> &'a Package {
@@ -840,6 +882,84 @@ cc = "1"
         assert_eq!(pkg(&p, "off/Cargo.toml").kind, PackageKind::Library);
         assert_eq!(pkg(&p, "functions/hook/Cargo.toml").kind, PackageKind::Service);
         assert_eq!(pkg(&p, "lib/Cargo.toml").kind, PackageKind::Library);
+    }
+
+    #[test]
+    fn settings_with_their_places_and_the_root_they_inherit_from() {
+        let root = r#"[workspace]
+members = ["svc"]
+exclude = ["solo"]
+[workspace.package]
+edition = "2021"
+publish = false
+
+[workspace.lints.rust]
+unsafe_code = { level = "forbid", priority = -1 }
+
+[workspace.dependencies]
+serde = "1"
+"quoted" = { git = "https://example.com/q" }
+
+[profile.release]
+overflow-checks = true
+panic = "abort"
+"#;
+        let svc = r#"[package]
+name = "svc"
+edition.workspace = true
+publish = ["corp"]
+license = "MIT"
+license-file = 3
+
+[lints]
+workspace = true
+"#;
+        let (_, _, settings, problems) = fleet_settings(
+            &[("Cargo.toml", root), ("svc/Cargo.toml", svc), ("solo/Cargo.toml", &lib("solo"))],
+            &["svc/src/main.rs"],
+            &[],
+            &Policy::default(),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let spot = |line, column, end_column| Spot { line, column, end_column };
+        let r = &settings["Cargo.toml"];
+        assert_eq!(r.root.as_deref(), Some("Cargo.toml"));
+        assert_eq!(
+            (r.package_at, r.workspace_at, r.workspace_package_at),
+            (None, Some(spot(1, 2, 11)), Some(spot(4, 12, 19)))
+        );
+        assert_eq!(
+            r.workspace_package.edition,
+            Setting::Value(SettingValue::Str("2021".into()), spot(5, 1, 8))
+        );
+        assert_eq!(r.workspace_package.publish, Setting::Value(SettingValue::Bool(false), spot(6, 1, 8)));
+        let wl = r.workspace_lints.as_ref().expect("workspace lints");
+        assert_eq!((wl.at.line, wl.rust.map(|s| s.line)), (8, Some(8)));
+        assert_eq!(wl.unsafe_code, Some((Some("forbid".into()), spot(9, 1, 12))));
+        assert_eq!(
+            r.workspace_deps.iter().map(|(k, s)| (k.as_str(), s.line)).collect::<Vec<_>>(),
+            [("quoted", 13), ("serde", 12)]
+        );
+        let p = r.profile_release.as_ref().expect("profile");
+        assert_eq!(p.at, spot(15, 10, 17));
+        assert_eq!(p.overflow_checks, Setting::Value(SettingValue::Bool(true), spot(16, 1, 16)));
+        assert_eq!(p.panic.value(), Some(&SettingValue::Str("abort".into())));
+
+        let s = &settings["svc/Cargo.toml"];
+        assert_eq!(s.root.as_deref(), Some("Cargo.toml"));
+        assert_eq!(s.package_at, Some(spot(1, 2, 9)));
+        assert_eq!(s.package.edition, Setting::Inherit(spot(3, 1, 8)));
+        assert_eq!(s.package.publish.value(), Some(&SettingValue::Strings(vec!["corp".into()])));
+        assert_eq!(s.package.license.value(), Some(&SettingValue::Str("MIT".into())));
+        assert_eq!(s.package.license_file.value(), Some(&SettingValue::Other));
+        let l = s.lints.as_ref().expect("lints");
+        assert_eq!((l.at.line, l.workspace.map(|w| w.line), l.unsafe_code.clone()), (8, Some(9), None));
+        assert_eq!(s.profile_release, None);
+
+        let solo = &settings["solo/Cargo.toml"];
+        assert_eq!(solo.root, None, "standalone: nothing to inherit from");
+        assert_eq!(solo.package.edition, Setting::Absent);
+        assert_eq!(solo.anchor(), spot(1, 2, 9));
     }
 
     #[test]

@@ -318,7 +318,7 @@ fn error_position(message: &str) -> (u32, u32) {
 }
 
 /// (name, version, source) of every `[[package]]` block -> 1-based line of its `name = ` line.
-fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
+pub(crate) fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
     fn value(line: &str, key: &str) -> Option<String> {
         let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim();
         Some(rest.trim_matches('"').to_string())

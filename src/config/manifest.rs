@@ -100,7 +100,10 @@ pub(super) fn validate(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> ManifestPolic
                 o.span(),
                 format!("`{}` sets nothing", o.name()),
                 "no setting",
-                Some("set a requirement (`edition = \"2018\"`, `license = false`, ...) or `skip = true`".into()),
+                Some(
+                    "set a requirement (`edition = \"2018\"`, `license = false`, ...) or `skip = true`"
+                        .into(),
+                ),
             );
         }
         if let Some(selector) = selector {
@@ -161,7 +164,11 @@ fn ban(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Ban> {
         .filter_map(|a| {
             let selector = super::source::selector(ctx, a, "services");
             let reason = ctx
-                .required(a, "reason", "say why these services may use it, like `reason = \"migrating by March\"`")
+                .required(
+                    a,
+                    "reason",
+                    "say why these services may use it, like `reason = \"migrating by March\"`",
+                )
                 .and_then(|v| ctx.non_empty_string_value(&format!("{}.reason", a.name()), v));
             let expires = ctx.date(a, "expires").map(|d| d.into_inner());
             Some(BanAllow {
@@ -259,7 +266,9 @@ fn sources(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Sources {
     let mut out = Sources { line: ctx.line(t.span().start), ..Sources::default() };
     out.registries = ctx.strings(t, "registries").map(|v| v.into_iter().map(|s| s.into_inner()).collect());
     out.git_hosts = ctx.strings(t, "git_hosts").map(|v| {
-        v.into_iter().map(|s| s.into_inner().trim_start_matches("https://").trim_end_matches('/').to_string()).collect()
+        v.into_iter()
+            .map(|s| s.into_inner().trim_start_matches("https://").trim_end_matches('/').to_string())
+            .collect()
     });
     if let Some(b) = ctx.boolean(t, "require_git_rev") {
         out.require_git_rev = b.into_inner();

@@ -132,6 +132,17 @@ fn starter_examples_uncommented_are_valid() {
     assert_eq!((a.public.len(), a.public[0].methods.len()), (1, 2));
     assert_eq!((a.services.len(), a.services[0].public.len()), (1, 1));
     assert_eq!(a.services[0].severity, Some(Severity::Critical));
+    let m = &p.manifest;
+    assert!(m.configured && !m.dev_dependencies && m.build_dependencies);
+    assert_eq!(m.bans.len(), 1);
+    assert_eq!((m.bans[0].name.as_str(), m.bans[0].use_instead.as_deref()), ("openssl-sys", Some("rustls")));
+    assert_eq!(m.bans[0].allow.len(), 1);
+    assert_eq!(m.drift.chosen["tokio"].0, semver::Version::new(1, 40, 0));
+    assert_eq!(m.sources.registries.as_deref(), Some(&["crates-io".to_string()][..]));
+    assert_eq!(m.require.min_edition.as_deref(), Some("2021"));
+    assert_eq!(m.require.release_panic.as_deref(), Some("abort"));
+    assert_eq!(m.services.len(), 1);
+    assert!(!p.fix.per_service);
 }
 
 /// Every key the starter mentions, in `FULL`, is read into the policy.
@@ -1154,5 +1165,124 @@ fn coverage_problems() {
     assert_eq!(
         problem("[coverage]\nreports = [\"/abs/lcov.info\"]\n"),
         "line 2: glob `/abs/lcov.info` in `coverage.reports` is not a relative `/`-separated path [globs are matched against paths relative to the repository root, like `abs/lcov.info`]"
+    );
+}
+
+// ----- [manifest] bans and drift ---------------------------------------------------------------
+
+#[test]
+fn manifest_bans() {
+    let p = ok(r#"
+[manifest]
+dev_dependencies = true
+
+[[manifest.ban]]
+crate = "openssl"
+versions = "<0.10.60"
+direct_only = true
+reason = "one TLS stack: rustls"
+use_instead = "rustls"
+allow = [{ services = ["legacy-*", "billing"], reason = "migrating", expires = 2027-03-31 }]
+"#);
+    let m = &p.manifest;
+    assert!(m.configured && m.dev_dependencies && m.build_dependencies);
+    let b = &m.bans[0];
+    assert_eq!((b.name.as_str(), b.line, b.direct_only), ("openssl", 5, true));
+    assert!(b.versions.as_ref().unwrap().matches(&semver::Version::new(0, 10, 59)));
+    assert!(!b.versions.as_ref().unwrap().matches(&semver::Version::new(0, 10, 60)));
+    assert_eq!((b.reason.as_str(), b.use_instead.as_deref()), ("one TLS stack: rustls", Some("rustls")));
+    let a = &b.allow[0];
+    assert_eq!(
+        (a.reason.as_str(), a.expires, a.line),
+        ("migrating", Some(jiff::civil::date(2027, 3, 31)), 11)
+    );
+    assert_eq!(a.selector.names, ["billing"]);
+    assert_eq!(a.selector.paths[0].pattern, "legacy-*");
+    // Every version, transitive uses included, by default.
+    let b = &ok("[[manifest.ban]]\ncrate = \"openssl-sys\"\nreason = \"r\"\n").manifest.bans[0];
+    assert!(b.versions.is_none() && !b.direct_only && b.use_instead.is_none() && b.allow.is_empty());
+}
+
+#[test]
+fn manifest_ban_problems() {
+    assert_eq!(
+        problem("[[manifest.ban]]\ncrate = \"openssl\"\n"),
+        "line 1: missing `reason` in `manifest.ban[1]` [say why the crate is banned, like `reason = \"one TLS stack: rustls\"`]"
+    );
+    assert_eq!(
+        problem("[[manifest.ban]]\nreason = \"r\"\n"),
+        "line 1: missing `crate` in `manifest.ban[1]` [name the crate, like `crate = \"openssl\"`]"
+    );
+    assert_eq!(
+        problem("[[manifest.ban]]\ncrate = \"open ssl\"\nreason = \"r\"\n"),
+        "line 2: `open ssl` in `manifest.ban[1].crate` is not a crate name [crate names start with a letter and have only ASCII letters, digits, `-` and `_`]"
+    );
+    assert_eq!(
+        problem("[[manifest.ban]]\ncrate = \"openssl\"\nversions = \"< 0.10.x.y\"\nreason = \"r\"\n"),
+        "line 3: `< 0.10.x.y` in `manifest.ban[1].versions` is not a version range: expected comma after patch version number, found '.' [write a cargo requirement, like \"<0.10.60\" or \">=1, <1.4\"]"
+    );
+    assert_eq!(
+        problem("[[manifest.ban]]\ncrate = \"openssl\"\nreason = \"r\"\nuse_instead = \"\"\n"),
+        "line 4: empty string for `manifest.ban[1].use_instead`"
+    );
+    assert_eq!(
+        problem("[[manifest.ban]]\ncrate = \"openssl\"\nreason = \"r\"\nallow = [{ services = [\"a\"] }]\n"),
+        "line 4: missing `reason` in `manifest.ban[1].allow[1]` [say why these services may use it, like `reason = \"migrating by March\"`]"
+    );
+    assert_eq!(
+        problem(
+            "[[manifest.ban]]\ncrate = \"openssl\"\nreason = \"r\"\nallow = [{ reason = \"x\", services = [\"a\"], expires = \"soon\" }]\n"
+        ),
+        "line 4: invalid date for `manifest.ban[1].allow[1].expires` [write a date like 2026-12-31 (a TOML date or a \"YYYY-MM-DD\" string)]"
+    );
+    assert_eq!(
+        problem("[[manifest.ban]]\ncrate = \"openssl\"\nreason = \"r\"\nonly_direct = true\n"),
+        "line 4: unknown key `only_direct` in `manifest.ban[1]` [known keys in `manifest.ban[1]`: `crate`, `versions`, `direct_only`, `reason`, `use_instead`, `allow`]"
+    );
+}
+
+#[test]
+fn manifest_drift() {
+    let d = ok("[manifest.drift]\ncrates = [\"tokio\", \"serde\"]\nlevel = \"minor\"\nversions = { tokio = \"1.40\", serde = \"1\" }\nmax_versions = 2\nduplicates_allowed = [\"windows-sys\"]\n").manifest.drift;
+    assert!(
+        matches!(&d.crates, crate::checks::manifest::cfg::DriftCrates::Named(n) if n == &["tokio", "serde"])
+    );
+    assert_eq!(d.level, crate::checks::manifest::cfg::DriftLevel::Minor);
+    assert_eq!(d.chosen["tokio"], (semver::Version::new(1, 40, 0), 4));
+    assert_eq!(d.chosen["serde"].0, semver::Version::new(1, 0, 0));
+    assert_eq!(
+        (d.max_versions, d.duplicates_allowed.as_slice()),
+        (Some(2), &["windows-sys".to_string()][..])
+    );
+    let d = ok("[manifest.drift]\ncrates = \"all\"\n").manifest.drift;
+    assert!(matches!(d.crates, crate::checks::manifest::cfg::DriftCrates::All));
+    assert_eq!((d.level, d.max_versions), (crate::checks::manifest::cfg::DriftLevel::Major, None));
+}
+
+#[test]
+fn manifest_drift_problems() {
+    assert_eq!(
+        problem("[manifest.drift]\ncrates = [\"tokio\", \"9lives\"]\n"),
+        "line 2: `9lives` in `manifest.drift.crates` is not a crate name [crate names start with a letter and have only ASCII letters, digits, `-` and `_`]"
+    );
+    assert_eq!(
+        problem("[manifest.drift]\ncrates = \"some\"\n"),
+        "line 2: invalid `manifest.drift.crates`: expected \"all\" or an array of crate names, found a string"
+    );
+    assert_eq!(
+        problem("[manifest.drift]\nlevel = \"patch\"\n"),
+        "line 2: unknown value `patch` in `manifest.drift.level` [expected one of: `major`, `minor`]"
+    );
+    assert_eq!(
+        problem("[manifest.drift]\nversions = { tokio = \"1.x\" }\n"),
+        "line 2: `1.x` in `manifest.drift.versions.tokio` is not a version [write the version the fleet uses, like \"1.40\" or \"1\"]"
+    );
+    assert_eq!(
+        problem("[manifest.drift]\nmax_versions = 0\n"),
+        "line 2: `manifest.drift.max_versions` must be at least 1 [1 allows a single version of each crate per lockfile]"
+    );
+    assert_eq!(
+        problem("[manifest.drift]\nduplicates_allowed = [\"windows sys\"]\n"),
+        "line 2: `windows sys` in `manifest.drift.duplicates_allowed` is not a crate name [crate names start with a letter and have only ASCII letters, digits, `-` and `_`]"
     );
 }

@@ -439,6 +439,7 @@ pub(crate) mod fixture {
             text_files: Vec::new(),
             problems: Vec::new(),
             owners: Default::default(),
+            settings: Default::default(),
         };
         (dir, fleet)
     }

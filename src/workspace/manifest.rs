@@ -1,6 +1,7 @@
 //! One `Cargo.toml`, read and parsed once into what the fleet model needs: the `[package]`
 //! (name, version, binary targets, dependency entries with their lines) and the `[workspace]`
-//! (members, exclude, default-members, `[workspace.dependencies]`, `[workspace.package]`).
+//! (members, exclude, default-members, `[workspace.dependencies]`, `[workspace.package]`), plus
+//! the settings the manifest check reads, with the place of each key ([`Settings`]).
 //!
 //! Nothing here resolves anything across manifests; that is `workspace::load`'s job. A file that
 //! cannot be read or parsed yields `fleetward/parse-error` findings, never a panic.
@@ -35,6 +36,125 @@ pub struct Manifest {
     pub dir: String,
     pub package: Option<PackageDecl>,
     pub workspace: Option<WorkspaceDecl>,
+    pub settings: Settings,
+}
+
+/// Where a key is written: its 1-based line and the columns of the key (end exclusive).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Spot {
+    pub line: u32,
+    pub column: u32,
+    pub end_column: u32,
+}
+
+impl Spot {
+    pub fn span(self) -> crate::diag::Span {
+        let line = self.line.max(1);
+        let column = self.column.max(1);
+        crate::diag::Span { line, column, end_line: line, end_column: self.end_column.max(column + 1) }
+    }
+}
+
+/// A manifest value the manifest check reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Setting {
+    #[default]
+    Absent,
+    /// Written in this manifest, at its key.
+    Value(SettingValue, Spot),
+    /// `key.workspace = true`, at its key.
+    Inherit(Spot),
+}
+
+impl Setting {
+    /// The value written here (not an inherited one).
+    pub fn value(&self) -> Option<&SettingValue> {
+        match self {
+            Setting::Value(v, _) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettingValue {
+    Str(String),
+    Bool(bool),
+    Strings(Vec<String>),
+    /// Anything else (a number, a table, a mixed array).
+    Other,
+}
+
+/// `[lints]` (or `[workspace.lints]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LintsDecl {
+    /// The `lints` key (its table header).
+    pub at: Spot,
+    /// `[lints] workspace = true`, at its key.
+    pub workspace: Option<Spot>,
+    /// The `rust` key, when the table has one.
+    pub rust: Option<Spot>,
+    /// `rust.unsafe_code` (or `unsafe-code`): its level (`None` when it is not a string nor a
+    /// table with a string `level`) and its key.
+    pub unsafe_code: Option<(Option<String>, Spot)>,
+}
+
+/// `[profile.release]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileDecl {
+    /// The `release` key (its table header).
+    pub at: Spot,
+    pub overflow_checks: Setting,
+    pub panic: Setting,
+}
+
+/// The inheritable `[package]` fields the manifest check reads (`[package]` or
+/// `[workspace.package]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackageFields {
+    pub edition: Setting,
+    pub publish: Setting,
+    pub license: Setting,
+    pub license_file: Setting,
+}
+
+/// What the manifest check reads of one manifest beyond its dependencies, every key with its
+/// place; gathered from the same parse as the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The `package` key (`[package]` header).
+    pub package_at: Option<Spot>,
+    /// The `workspace` key (`[workspace]` header, or the first `[workspace.*]` one).
+    pub workspace_at: Option<Spot>,
+    pub package: PackageFields,
+    pub lints: Option<LintsDecl>,
+    pub profile_release: Option<ProfileDecl>,
+    /// The `profile` key, when there is a `[profile.*]` table.
+    pub profile_at: Option<Spot>,
+    /// `[workspace.package]`.
+    pub workspace_package: PackageFields,
+    /// `[workspace.package]` key, when present.
+    pub workspace_package_at: Option<Spot>,
+    pub workspace_lints: Option<LintsDecl>,
+    /// `[workspace.dependencies]` entries, by key, at their keys.
+    pub workspace_deps: BTreeMap<String, Spot>,
+    /// The manifest (relative path) this one inherits `workspace = true` values from: the
+    /// workspace root cargo would pick (itself for a root). Set by `workspace::load`.
+    pub root: Option<String>,
+}
+
+impl Settings {
+    /// Where a finding about the manifest as a whole goes: the `[package]` header, else the
+    /// `[workspace]` one, else line 1.
+    pub fn anchor(&self) -> Spot {
+        self.package_at.or(self.workspace_at).unwrap_or(Spot { line: 1, column: 1, end_column: 2 })
+    }
+
+    /// Where a finding about the workspace as a whole goes: the `[workspace]` header, else the
+    /// `[package]` one, else line 1.
+    pub fn workspace_anchor(&self) -> Spot {
+        self.workspace_at.or(self.package_at).unwrap_or(Spot { line: 1, column: 1, end_column: 2 })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -150,7 +270,8 @@ pub fn parse(rel: &str, text: &str) -> (Option<Manifest>, Vec<Finding>) {
         }
         return (None, p.problems);
     }
-    let manifest = Manifest { path: rel.to_string(), dir: dir_of(rel), package, workspace };
+    let settings = p.settings(doc);
+    let manifest = Manifest { path: rel.to_string(), dir: dir_of(rel), package, workspace, settings };
     (Some(manifest), p.problems)
 }
 
@@ -165,6 +286,13 @@ type Value<'i> = Spanned<DeValue<'i>>;
 impl Parser<'_> {
     fn line(&self, span: Range<usize>) -> u32 {
         line_col(self.text, span.start).0
+    }
+
+    fn spot(&self, span: Range<usize>) -> Spot {
+        let (line, column) = line_col(self.text, span.start);
+        let (end_line, end_column) = line_col(self.text, span.end);
+        let end_column = if end_line == line && end_column > column { end_column } else { column + 1 };
+        Spot { line, column, end_column }
     }
 
     fn problem(&mut self, span: Range<usize>, message: String) {
@@ -338,6 +466,111 @@ impl Parser<'_> {
             ws.version = self.string(pv, "workspace.package.version");
         }
         ws
+    }
+}
+
+impl Parser<'_> {
+    /// The settings of the manifest check (see [`Settings`]). Values of an unexpected type are
+    /// kept as [`SettingValue::Other`]; nothing here is a problem of its own (cargo's own
+    /// errors are not fleetward's to report twice).
+    fn settings(&self, doc: &DeTable<'_>) -> Settings {
+        let mut s = Settings::default();
+        if let Some((k, v)) = doc.get_key_value("package") {
+            s.package_at = Some(self.spot(k.span()));
+            if let Some(t) = v.get_ref().as_table() {
+                s.package = self.package_fields(t);
+            }
+        }
+        if let Some((k, v)) = doc.get_key_value("lints") {
+            s.lints = Some(self.lints(self.spot(k.span()), v));
+        }
+        if let Some((k, v)) = doc.get_key_value("profile") {
+            s.profile_at = Some(self.spot(k.span()));
+            if let Some((rk, rv)) = v.get_ref().as_table().and_then(|t| t.get_key_value("release")) {
+                let mut p = ProfileDecl { at: self.spot(rk.span()), ..ProfileDecl::default() };
+                if let Some(rt) = rv.get_ref().as_table() {
+                    p.overflow_checks = self.setting(rt, "overflow-checks");
+                    p.panic = self.setting(rt, "panic");
+                }
+                s.profile_release = Some(p);
+            }
+        }
+        if let Some((k, v)) = doc.get_key_value("workspace") {
+            s.workspace_at = Some(self.spot(k.span()));
+            if let Some(t) = v.get_ref().as_table() {
+                if let Some((pk, pv)) = t.get_key_value("package") {
+                    s.workspace_package_at = Some(self.spot(pk.span()));
+                    if let Some(pt) = pv.get_ref().as_table() {
+                        s.workspace_package = self.package_fields(pt);
+                    }
+                }
+                if let Some((lk, lv)) = t.get_key_value("lints") {
+                    s.workspace_lints = Some(self.lints(self.spot(lk.span()), lv));
+                }
+                if let Some(dt) = t.get("dependencies").and_then(|d| d.get_ref().as_table()) {
+                    s.workspace_deps = dt
+                        .iter()
+                        .map(|(name, _)| (name.get_ref().to_string(), self.spot(name.span())))
+                        .collect();
+                }
+            }
+        }
+        s
+    }
+
+    fn package_fields(&self, t: &DeTable<'_>) -> PackageFields {
+        PackageFields {
+            edition: self.setting(t, "edition"),
+            publish: self.setting(t, "publish"),
+            license: self.setting(t, "license"),
+            license_file: self.setting(t, "license-file"),
+        }
+    }
+
+    fn setting(&self, t: &DeTable<'_>, key: &str) -> Setting {
+        let Some((k, v)) = t.get_key_value(key) else { return Setting::Absent };
+        let spot = self.spot(k.span());
+        if is_inherit(v) {
+            return Setting::Inherit(spot);
+        }
+        let value = match v.get_ref() {
+            DeValue::String(s) => SettingValue::Str(s.to_string()),
+            DeValue::Boolean(b) => SettingValue::Bool(*b),
+            DeValue::Array(items) => items
+                .iter()
+                .map(|i| i.get_ref().as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .map_or(SettingValue::Other, SettingValue::Strings),
+            _ => SettingValue::Other,
+        };
+        Setting::Value(value, spot)
+    }
+
+    fn lints(&self, at: Spot, v: &Value<'_>) -> LintsDecl {
+        let mut l = LintsDecl { at, ..LintsDecl::default() };
+        let Some(t) = v.get_ref().as_table() else { return l };
+        if let Some((k, w)) = t.get_key_value("workspace")
+            && w.get_ref().as_bool() == Some(true)
+        {
+            l.workspace = Some(self.spot(k.span()));
+        }
+        if let Some((rk, rv)) = t.get_key_value("rust") {
+            l.rust = Some(self.spot(rk.span()));
+            let rt = rv.get_ref().as_table();
+            let entry =
+                rt.and_then(|rt| rt.get_key_value("unsafe_code").or_else(|| rt.get_key_value("unsafe-code")));
+            if let Some((uk, uv)) = entry {
+                let level = match uv.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    DeValue::Table(lt) => {
+                        lt.get("level").and_then(|l| l.get_ref().as_str()).map(str::to_string)
+                    }
+                    _ => None,
+                };
+                l.unsafe_code = Some((level, self.spot(uk.span())));
+            }
+        }
+        l
     }
 }
 

@@ -13,6 +13,8 @@ mod coverage;
 mod discovery;
 mod fix;
 mod github;
+mod manifest_deps;
+mod manifest_settings;
 mod merge;
 mod services;
 mod source;

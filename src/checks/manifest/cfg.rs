@@ -62,7 +62,7 @@ pub enum DriftLevel {
 
 #[derive(Debug, Clone, Default)]
 pub enum DriftCrates {
-    /// No drift check.
+    /// No crate named: only the crates given a version in `chosen` are checked.
     #[default]
     None,
     /// Every crate used by more than one service.

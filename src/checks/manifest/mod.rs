@@ -6,6 +6,7 @@
 pub mod bans;
 pub mod cfg;
 pub mod drift;
+pub mod lock;
 pub mod settings;
 pub mod sources;
 
@@ -13,8 +14,12 @@ use super::CheckCtx;
 use crate::diag::Sink;
 
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
-    bans::check(ctx, sink);
-    drift::check(ctx, sink);
+    let policy = &ctx.policy.manifest;
+    // Each lockfile is parsed once for the bans and the drift rules.
+    let locks =
+        if bans::wanted(policy) || drift::wanted(policy) { lock::load_all(ctx) } else { Default::default() };
+    bans::check(ctx, &locks, sink);
+    drift::check(ctx, &locks, sink);
     sources::check(ctx, sink);
     settings::check(ctx, sink);
 }

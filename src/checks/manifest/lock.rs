@@ -1,0 +1,238 @@
+//! The lockfiles the dependency rules read (`bans`, `drift`): each parsed once per rule family,
+//! with the `name = ` line of every entry, edges sorted by (name, version) so that shortest
+//! paths are deterministic, and walks from a fleet package that follow, at the first level,
+//! only the direct dependencies whose kind the policy counts (the lockfile does not record
+//! kinds: they come from the manifest). A lockfile that cannot be read or parsed is skipped:
+//! the advisories and lockfiles checks report it.
+
+use super::cfg::ManifestPolicy;
+use crate::checks::CheckCtx;
+use crate::checks::advisories::{Graph, lockfile};
+use crate::workspace::{DepKind, Dependency, Package};
+use rayon::prelude::*;
+use semver::{Op, Version, VersionReq};
+use std::collections::{HashMap, VecDeque};
+
+/// Lockfiles larger than this are not read (the advisories check reports them).
+const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Whether dependencies of `kind` count under the policy.
+pub fn counts(policy: &ManifestPolicy, kind: DepKind) -> bool {
+    match kind {
+        DepKind::Normal => true,
+        DepKind::Dev => policy.dev_dependencies,
+        DepKind::Build => policy.build_dependencies,
+    }
+}
+
+/// The dependencies of `p` that count under the policy, in manifest order.
+pub fn counted_deps<'a>(
+    policy: &'a ManifestPolicy,
+    p: &'a Package,
+) -> impl Iterator<Item = &'a Dependency> + 'a {
+    p.dependencies.iter().filter(move |d| counts(policy, d.kind))
+}
+
+/// One parsed `Cargo.lock`.
+pub struct Lock {
+    /// Relative path of the lockfile.
+    pub rel: String,
+    pub packages: Vec<lockfile::LockPackage>,
+    /// The entries each entry depends on, sorted by (name, version).
+    pub edges: Vec<Vec<usize>>,
+    /// 1-based line of each entry's `name = ` line.
+    pub lines: Vec<u32>,
+}
+
+/// Every lockfile some fleet package uses, parsed (in parallel; unreadable ones left out).
+pub fn load_all(ctx: &CheckCtx<'_>) -> HashMap<String, Lock> {
+    let used: Vec<&String> = ctx
+        .fleet
+        .lockfiles
+        .iter()
+        .filter(|rel| ctx.fleet.packages.iter().any(|p| p.lockfile.as_deref() == Some(rel.as_str())))
+        .collect();
+    used.par_iter().filter_map(|rel| load(ctx, rel).map(|l| ((*rel).clone(), l))).collect()
+}
+
+fn load(ctx: &CheckCtx<'_>, rel: &str) -> Option<Lock> {
+    let path = ctx.fleet.root.join(rel);
+    if std::fs::metadata(&path).ok()?.len() > MAX_LOCKFILE_BYTES {
+        return None;
+    }
+    let text = String::from_utf8(std::fs::read(&path).ok()?).ok()?;
+    let packages = lockfile::parse(&text).ok()?;
+    let by_key = crate::checks::advisories::package_lines(&text);
+    let lines = packages
+        .iter()
+        .map(|l| {
+            let p = &l.package;
+            let key = (
+                p.name.as_str().to_string(),
+                p.version.to_string(),
+                p.source.as_ref().map(|s| s.to_string()),
+            );
+            by_key.get(&key).copied().unwrap_or(1)
+        })
+        .collect();
+    let mut edges = Graph::new(&packages).edges().to_vec();
+    for e in &mut edges {
+        e.sort_by(|&a, &b| sort_key(&packages, a).cmp(&sort_key(&packages, b)));
+        e.dedup();
+    }
+    Some(Lock { rel: rel.to_string(), packages, edges, lines })
+}
+
+fn sort_key(packages: &[lockfile::LockPackage], i: usize) -> (&str, &Version, usize) {
+    (packages[i].package.name.as_str(), &packages[i].package.version, i)
+}
+
+impl Lock {
+    pub fn name(&self, i: usize) -> &str {
+        self.packages[i].package.name.as_str()
+    }
+
+    pub fn version(&self, i: usize) -> &Version {
+        &self.packages[i].package.version
+    }
+
+    /// `name version`, as paths show an entry.
+    pub fn label(&self, i: usize) -> String {
+        format!("{} {}", self.name(i), self.version(i))
+    }
+
+    /// Whether entry `i` comes from a registry (not a path or git source).
+    pub fn is_registry(&self, i: usize) -> bool {
+        self.packages[i].package.source.as_ref().is_some_and(|s| s.is_registry())
+    }
+
+    /// The entry of fleet package `p`: no source, same name, same version when stated.
+    pub fn local_index(&self, p: &Package) -> Option<usize> {
+        self.packages.iter().map(|l| &l.package).position(|q| {
+            q.source.is_none()
+                && q.name.as_str() == p.name
+                && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
+        })
+    }
+
+    /// The entry a direct dependency `d` of the package at `local` resolved to: the edge of
+    /// that name, the one the requirement accepts when there are several.
+    pub fn resolve(&self, local: usize, d: &Dependency) -> Option<usize> {
+        let mut candidates = self.edges[local].iter().copied().filter(|&j| self.name(j) == d.package);
+        let first = candidates.next()?;
+        let Some(req) = d.req.as_deref().and_then(|r| VersionReq::parse(r).ok()) else { return Some(first) };
+        std::iter::once(first).chain(candidates).find(|&j| req.matches(self.version(j))).or(Some(first))
+    }
+
+    /// The entries the counted direct dependencies of `p` resolve to, sorted, deduplicated.
+    pub fn starts(&self, policy: &ManifestPolicy, p: &Package, local: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = counted_deps(policy, p).filter_map(|d| self.resolve(local, d)).collect();
+        out.sort_by(|&a, &b| sort_key(&self.packages, a).cmp(&sort_key(&self.packages, b)));
+        out.dedup();
+        out
+    }
+
+    /// Breadth-first walk from the package entry `local` through `starts` (its counted direct
+    /// dependencies), then every edge: each reached entry's parent on one shortest path (ties
+    /// broken by name and version). `local` itself is not reached.
+    pub fn walk(&self, local: usize, starts: &[usize]) -> Walk {
+        let mut parent = vec![None; self.packages.len()];
+        let mut queue = VecDeque::new();
+        for &s in starts {
+            if s != local && parent[s].is_none() {
+                parent[s] = Some(local);
+                queue.push_back(s);
+            }
+        }
+        while let Some(i) = queue.pop_front() {
+            for &j in &self.edges[i] {
+                if j != local && parent[j].is_none() {
+                    parent[j] = Some(i);
+                    queue.push_back(j);
+                }
+            }
+        }
+        Walk { local, parent }
+    }
+}
+
+/// What one package reaches in its lockfile.
+pub struct Walk {
+    local: usize,
+    parent: Vec<Option<usize>>,
+}
+
+impl Walk {
+    pub fn reaches(&self, j: usize) -> bool {
+        self.parent[j].is_some()
+    }
+
+    /// The path from the package to `j`: its direct dependency first, `j` last.
+    pub fn path(&self, j: usize) -> Vec<usize> {
+        let mut out = vec![j];
+        let mut at = j;
+        while let Some(p) = self.parent[at] {
+            if p == self.local || out.len() > self.parent.len() {
+                break;
+            }
+            out.push(p);
+            at = p;
+        }
+        out.reverse();
+        out
+    }
+
+    /// The entry whose parent is `j`'s on its path (the direct dependency it comes through).
+    pub fn parent(&self, j: usize) -> Option<usize> {
+        self.parent[j]
+    }
+}
+
+/// The lowest version a requirement accepts (its lower bounds; `None` for `*` or `<x` only).
+pub fn lower_bound(req: &str) -> Option<Version> {
+    let r = VersionReq::parse(req).ok()?;
+    r.comparators
+        .iter()
+        .filter(|c| !matches!(c.op, Op::Less | Op::LessEq))
+        .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))
+        .max()
+}
+
+/// The semver-compatible line of `v`: `1`, `0.4`, `0.0.3` (cargo's compatibility classes).
+pub fn compat_class(v: &Version) -> (u64, Option<u64>, Option<u64>) {
+    match (v.major, v.minor) {
+        (0, 0) => (0, Some(0), Some(v.patch)),
+        (0, minor) => (0, Some(minor), None),
+        (major, _) => (major, None, None),
+    }
+}
+
+/// `1`, `0.4`, `0.0.3` for a class.
+pub fn class_text(c: &(u64, Option<u64>, Option<u64>)) -> String {
+    match c {
+        (major, None, _) => major.to_string(),
+        (major, Some(minor), None) => format!("{major}.{minor}"),
+        (major, Some(minor), Some(patch)) => format!("{major}.{minor}.{patch}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_bounds() {
+        assert_eq!(lower_bound("0.10"), Some(Version::new(0, 10, 0)));
+        assert_eq!(lower_bound(">=1.2, <2"), Some(Version::new(1, 2, 0)));
+        assert_eq!(lower_bound("=0.10.64"), Some(Version::new(0, 10, 64)));
+        assert_eq!(lower_bound("*"), None);
+        assert_eq!(lower_bound("<1"), None);
+        assert_eq!(lower_bound("not a req"), None);
+    }
+
+    #[test]
+    fn classes() {
+        let t = |s: &str| class_text(&compat_class(&Version::parse(s).unwrap()));
+        assert_eq!((t("1.40.2"), t("0.4.9"), t("0.0.3")), ("1".into(), "0.4".into(), "0.0.3".into()));
+    }
+}
