@@ -78,6 +78,7 @@ pub fn run(
         )),
         _ => None,
     };
+    let lockfiles = checks::lockcache::LockCache::new(&fleet.root, &fleet.lockfiles);
     let ctx = CheckCtx {
         fleet: &fleet,
         policy,
@@ -85,6 +86,7 @@ pub fn run(
         cache: cache.as_ref(),
         scope: scope.as_ref(),
         progress: &progress,
+        lockfiles: &lockfiles,
     };
     progress.set_message("checking");
     progress.add_len(fleet.rust_files.len() + fleet.text_files.len() + fleet.lockfiles.len());

@@ -11,7 +11,7 @@ use super::CheckCtx;
 use crate::config::AdvisoryIgnore;
 use crate::db::AdvisoryDb;
 use crate::diag::{
-    self, AdvisoryInfo, Finding, Location, Related, Severity, Sink, Span, Suppression, SuppressionKind,
+    AdvisoryInfo, Finding, Location, Related, Severity, Sink, Span, Suppression, SuppressionKind,
 };
 use crate::registry;
 use crate::workspace::{Package, PackageKind};
@@ -32,9 +32,6 @@ pub const NOTICE: &str = "advisories/notice";
 pub const STALE_DATABASE: &str = "advisories/stale-database";
 pub const EXPIRED_EXCEPTION: &str = "fleetward/expired-exception";
 pub const UNUSED_EXCEPTION: &str = "fleetward/unused-exception";
-
-/// Lockfiles larger than this are reported, not parsed.
-const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 
 pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
     let ignores: Vec<&AdvisoryIgnore> = ctx.policy.advisories.ignore.iter().collect();
@@ -129,39 +126,13 @@ fn wanted(ctx: &CheckCtx<'_>, lockfile: &str) -> bool {
 }
 
 fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &IgnoreScope<'_>) -> Vec<Finding> {
-    let path = ctx.fleet.root.join(rel);
-    match std::fs::metadata(&path) {
-        Ok(m) if m.len() > MAX_LOCKFILE_BYTES => {
-            return vec![diag::parse_error(
-                rel,
-                1,
-                1,
-                format!("lockfile is too large to audit ({} bytes)", m.len()),
-            )];
-        }
-        Err(e) => return vec![diag::parse_error(rel, 1, 1, format!("cannot read lockfile: {e}"))],
-        Ok(_) => {}
-    }
-    let text = match std::fs::read(&path).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => {
-            let (line, col) =
-                diag::line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
-            return vec![diag::parse_error(rel, line, col, "lockfile is not valid UTF-8")];
-        }
-        Err(e) => return vec![diag::parse_error(rel, 1, 1, format!("cannot read lockfile: {e}"))],
+    let parsed = match ctx.lockfiles.get(rel) {
+        Some(Ok(p)) => p,
+        Some(Err(problem)) => return vec![(**problem).clone()],
+        None => return Vec::new(),
     };
-    let packages = match lockfile::parse(&text) {
-        Ok(p) => p,
-        Err(message) => {
-            let (line, col) = error_position(&message);
-            let first = message.lines().next().unwrap_or("invalid lockfile").trim().to_lowercase();
-            return vec![diag::parse_error(rel, line, col, format!("invalid Cargo.lock: {first}"))];
-        }
-    };
-
-    let lines = package_lines(&text);
-    let graph = Graph::new(&packages);
+    let packages = &parsed.packages;
+    let graph = parsed.graph();
     let members: Vec<&Package> = ctx.fleet.packages_of_lockfile(rel).collect();
     let roots: Vec<(&Package, Vec<bool>)> =
         members.iter().filter_map(|p| graph.local_index(p).map(|i| (*p, graph.reachable_from(i)))).collect();
@@ -190,10 +161,7 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
             };
             let name = pkg.name.as_str();
             let version = pkg.version.to_string();
-            let line = lines
-                .get(&(name.to_string(), version.clone(), pkg.source.as_ref().map(|s| s.to_string())))
-                .copied()
-                .unwrap_or(1);
+            let line = parsed.lines[idx];
 
             let reaching: Vec<&Package> =
                 roots.iter().filter(|(_, reach)| reach[idx]).map(|(p, _)| *p).collect();
@@ -312,7 +280,7 @@ fn dependency_line(p: &Package, dep: &str) -> u32 {
 }
 
 /// `line N, column M` in a TOML error message, else (1, 1).
-fn error_position(message: &str) -> (u32, u32) {
+pub(crate) fn error_position(message: &str) -> (u32, u32) {
     let re = regex::Regex::new(r"line (\d+), column (\d+)").expect("valid regex");
     re.captures(message).and_then(|c| Some((c[1].parse().ok()?, c[2].parse().ok()?))).unwrap_or((1, 1))
 }
@@ -364,6 +332,11 @@ pub struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
+    /// The graph of `packages` with edges already resolved (by [`Graph::new`] earlier).
+    pub fn from_edges(packages: &'a [LockPackage], edges: Vec<Vec<usize>>) -> Graph<'a> {
+        Graph { packages, edges }
+    }
+
     pub fn new(packages: &'a [LockPackage]) -> Graph<'a> {
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, p) in packages.iter().enumerate() {

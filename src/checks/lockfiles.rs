@@ -10,7 +10,10 @@ pub const MISSING_LOCKFILE: &str = "manifest/missing-lockfile";
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     let severity =
         registry::rule(MISSING_LOCKFILE).map(|r| r.severity).unwrap_or(crate::diag::Severity::Medium);
-    for p in ctx.fleet.packages.iter().filter(|p| p.kind == PackageKind::Service && p.lockfile.is_none()) {
+    let services =
+        ctx.fleet.packages.iter().filter(|p| p.kind == PackageKind::Service && p.lockfile.is_none());
+    // `[[manifest.service]] skip = true` turns off every manifest rule for those services.
+    for p in services.filter(|p| !ctx.policy.manifest.skips(p)) {
         let lock_dir = if p.workspace == "." { String::new() } else { format!("{}/", p.workspace) };
         sink.push(
             Finding::new(

@@ -5,6 +5,7 @@ pub mod advisories;
 pub mod auth;
 pub mod banned;
 pub mod coverage;
+pub mod lockcache;
 pub mod lockfiles;
 pub mod manifest;
 pub mod secrets;
@@ -27,6 +28,8 @@ pub struct CheckCtx<'a> {
     pub scope: Option<&'a crate::scope::Scope>,
     /// Files checked so far (a bar on a terminal, else nothing).
     pub progress: &'a crate::progress::Progress,
+    /// The run's lockfiles, each parsed once for every check that reads it.
+    pub lockfiles: &'a lockcache::LockCache,
 }
 
 impl CheckCtx<'_> {

@@ -493,7 +493,9 @@ fn drift_without_lockfiles_compares_requirements() {
     // A fleet of workspaces with no lockfile (libraries, examples): the requirements drift.
     let repo = TempRepo::new();
     repo.file("fleetward.toml", "[manifest.drift]\ncrates = [\"tokio\"]\nlevel = \"minor\"\n");
-    for (dir, req) in [("a", "1.40"), ("b", "1.40.1"), ("c", "1.28")] {
+    // `d` and `e` require "1" and "1.0": on no particular minor version, so not drifting at
+    // the minor level.
+    for (dir, req) in [("a", "1.40"), ("b", "1.40.1"), ("c", "1.28"), ("d", "1"), ("e", "1.0")] {
         repo.package(dir, dir, true, &format!("[dependencies]\ntokio = \"{req}\"\n"));
     }
     let run = repo.run(&["check", ".", "--only", "manifest", "--format", "json"]);

@@ -726,3 +726,23 @@ fn odd_values_do_not_stop_the_check() {
         ]
     );
 }
+
+/// `skip = true` turns off `manifest/missing-lockfile` too (every `manifest/*` rule).
+#[test]
+fn a_skipped_service_has_no_missing_lockfile_finding() {
+    let repo = TempRepo::new();
+    repo.package("tools", "tools", true, "").package("api", "api", true, "");
+    let lockless = |policy: &str| -> Vec<String> {
+        repo.file("fleetward.toml", policy);
+        let run = repo.run(&["check", ".", "--only", "manifest", "--format", "json"]);
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "manifest/missing-lockfile")
+            .map(|f| f["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(lockless(""), ["api/Cargo.toml", "tools/Cargo.toml"]);
+    assert_eq!(lockless("[[manifest.service]]\nservices = [\"tools\"]\nskip = true\n"), ["api/Cargo.toml"]);
+}

@@ -58,6 +58,7 @@ fn run(fleet: &Fleet, threads: usize) -> Vec<String> {
         cache: None,
         scope: None,
         progress: &fleetward::progress::Progress::default(),
+        lockfiles: &Default::default(),
     };
     let sink = Sink::new();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");

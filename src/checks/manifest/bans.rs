@@ -162,7 +162,7 @@ fn package_hits(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<(us
         }
         let Some((l, i)) = local else { continue };
         let w = walk.get_or_insert_with(|| l.walk(i, &l.starts(policy, p, i)));
-        let mut reached: Vec<usize> = (0..l.packages.len())
+        let mut reached: Vec<usize> = (0..l.len())
             .filter(|&j| w.reaches(j) && l.name(j) == ban.name && covers(ban, l.version(j)))
             .collect();
         reached.sort_by(|&a, &c| l.version(a).cmp(l.version(c)));
@@ -224,7 +224,7 @@ fn transitive_hit(
         chain.join(" -> "),
         ban.reason
     );
-    let line = l.lines[target];
+    let line = l.line(target);
     let mut related = Vec::new();
     if let Some((d, _)) = direct.iter().find(|(_, e)| *e == Some(first)) {
         related.push(Related {
@@ -237,7 +237,7 @@ fn transitive_hit(
             Some(&next) => format!("{} depends on {}", l.label(j), l.label(next)),
             None => format!("{} is banned", l.label(j)),
         };
-        related.push(Related { location: Location::new(l.rel.clone(), Span::line(l.lines[j])), message });
+        related.push(Related { location: Location::new(l.rel.clone(), Span::line(l.line(j))), message });
     }
     let finding = Finding::new(
         BANNED_CRATE,

@@ -16,7 +16,7 @@ use crate::checks::CheckCtx;
 use crate::diag::{Finding, Location, Severity, Sink, Span};
 use crate::registry;
 use crate::workspace::{DepSource, Dependency, Package};
-use semver::Version;
+use semver::{Version, VersionReq};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const VERSION_DRIFT: &str = "manifest/version-drift";
@@ -82,6 +82,21 @@ fn class_shown(c: &Class) -> String {
     }
 }
 
+/// How many version components a requirement pins, trailing zeros not counted (they are the
+/// usual way to write "any": `"1"` and `"1.0"` 1, `"^1.40"` and `"1.40.0"` 2, `"1.2.3"` 3).
+fn precision(req: Option<&str>) -> usize {
+    let Some(r) = req.and_then(|r| VersionReq::parse(r).ok()) else { return 0 };
+    r.comparators
+        .iter()
+        .map(|c| match (c.minor, c.patch) {
+            (_, Some(p)) if p > 0 => 3,
+            (Some(m), _) if m > 0 => 2,
+            _ => 1,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// One direct use of a crate by a fleet package, at the version its lockfile resolved, else
 /// (no lockfile, or one that does not resolve it) at its requirement's lower bound.
 struct Use<'a> {
@@ -106,9 +121,15 @@ fn drift(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>) -> Vec<Finding> {
             let resolved = local.and_then(|(l, i)| Some(l.version(l.resolve(i, d)?).clone()));
             let (version, locked) = match resolved {
                 Some(v) => (v, true),
+                // A requirement says nothing finer than it is written: `tokio = "1"` is on no
+                // particular minor version.
                 None => match d.req.as_deref().and_then(lock::lower_bound) {
-                    Some(v) => (v, false),
-                    None => continue,
+                    Some(v)
+                        if level == DriftLevel::Major || v.major == 0 || precision(d.req.as_deref()) >= 2 =>
+                    {
+                        (v, false)
+                    }
+                    _ => continue,
                 },
             };
             if seen.insert((d.package.as_str(), version.clone())) {
@@ -205,7 +226,7 @@ fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, max: u32) -> Vec<Finding> {
         })
         .collect();
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for j in 0..l.packages.len() {
+    for j in 0..l.len() {
         if l.is_registry(j)
             && members.iter().any(|(_, _, w)| w.reaches(j))
             && !policy.drift.duplicates_allowed.iter().any(|n| n == l.name(j))
@@ -244,7 +265,7 @@ fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, max: u32) -> Vec<Finding> {
                 None => l.version(j).to_string(),
             });
         }
-        let line = entries.iter().map(|&j| l.lines[j]).min().unwrap_or(1);
+        let line = entries.iter().map(|&j| l.line(j)).min().unwrap_or(1);
         out.push(
             Finding::new(
                 DUPLICATE_VERSIONS,

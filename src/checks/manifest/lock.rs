@@ -7,14 +7,13 @@
 
 use super::cfg::ManifestPolicy;
 use crate::checks::CheckCtx;
-use crate::checks::advisories::{Graph, lockfile};
+use crate::checks::advisories::lockfile;
+use crate::checks::lockcache::Parsed;
 use crate::workspace::{DepKind, Dependency, Package};
 use rayon::prelude::*;
 use semver::{Op, Version, VersionReq};
 use std::collections::{HashMap, VecDeque};
-
-/// Lockfiles larger than this are not read (the advisories check reports them).
-const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+use std::sync::Arc;
 
 /// Whether dependencies of `kind` count under the policy.
 pub fn counts(policy: &ManifestPolicy, kind: DepKind) -> bool {
@@ -33,15 +32,14 @@ pub fn counted_deps<'a>(
     p.dependencies.iter().filter(move |d| counts(policy, d.kind))
 }
 
-/// One parsed `Cargo.lock`.
+/// One parsed `Cargo.lock` (shared with the other checks through [`crate::checks::lockcache`]),
+/// with its edges sorted by (name, version) for deterministic walks.
 pub struct Lock {
     /// Relative path of the lockfile.
     pub rel: String,
-    pub packages: Vec<lockfile::LockPackage>,
+    pub parsed: Arc<Parsed>,
     /// The entries each entry depends on, sorted by (name, version).
     pub edges: Vec<Vec<usize>>,
-    /// 1-based line of each entry's `name = ` line.
-    pub lines: Vec<u32>,
 }
 
 /// Every lockfile some fleet package uses, parsed (in parallel; unreadable ones left out).
@@ -56,31 +54,13 @@ pub fn load_all(ctx: &CheckCtx<'_>) -> HashMap<String, Lock> {
 }
 
 fn load(ctx: &CheckCtx<'_>, rel: &str) -> Option<Lock> {
-    let path = ctx.fleet.root.join(rel);
-    if std::fs::metadata(&path).ok()?.len() > MAX_LOCKFILE_BYTES {
-        return None;
-    }
-    let text = String::from_utf8(std::fs::read(&path).ok()?).ok()?;
-    let packages = lockfile::parse(&text).ok()?;
-    let by_key = crate::checks::advisories::package_lines(&text);
-    let lines = packages
-        .iter()
-        .map(|l| {
-            let p = &l.package;
-            let key = (
-                p.name.as_str().to_string(),
-                p.version.to_string(),
-                p.source.as_ref().map(|s| s.to_string()),
-            );
-            by_key.get(&key).copied().unwrap_or(1)
-        })
-        .collect();
-    let mut edges = Graph::new(&packages).edges().to_vec();
+    let parsed = ctx.lockfiles.get(rel)?.as_ref().ok()?.clone();
+    let mut edges = parsed.edges.clone();
     for e in &mut edges {
-        e.sort_by(|&a, &b| sort_key(&packages, a).cmp(&sort_key(&packages, b)));
+        e.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));
         e.dedup();
     }
-    Some(Lock { rel: rel.to_string(), packages, edges, lines })
+    Some(Lock { rel: rel.to_string(), parsed, edges })
 }
 
 fn sort_key(packages: &[lockfile::LockPackage], i: usize) -> (&str, &Version, usize) {
@@ -88,12 +68,27 @@ fn sort_key(packages: &[lockfile::LockPackage], i: usize) -> (&str, &Version, us
 }
 
 impl Lock {
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.parsed.packages.len()
+    }
+
+    /// Whether the lockfile has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.parsed.packages.is_empty()
+    }
+
+    /// 1-based line of entry `i`'s `name = ` line.
+    pub fn line(&self, i: usize) -> u32 {
+        self.parsed.lines[i]
+    }
+
     pub fn name(&self, i: usize) -> &str {
-        self.packages[i].package.name.as_str()
+        self.parsed.packages[i].package.name.as_str()
     }
 
     pub fn version(&self, i: usize) -> &Version {
-        &self.packages[i].package.version
+        &self.parsed.packages[i].package.version
     }
 
     /// `name version`, as paths show an entry.
@@ -103,12 +98,12 @@ impl Lock {
 
     /// Whether entry `i` comes from a registry (not a path or git source).
     pub fn is_registry(&self, i: usize) -> bool {
-        self.packages[i].package.source.as_ref().is_some_and(|s| s.is_registry())
+        self.parsed.packages[i].package.source.as_ref().is_some_and(|s| s.is_registry())
     }
 
     /// The entry of fleet package `p`: no source, same name, same version when stated.
     pub fn local_index(&self, p: &Package) -> Option<usize> {
-        self.packages.iter().map(|l| &l.package).position(|q| {
+        self.parsed.packages.iter().map(|l| &l.package).position(|q| {
             q.source.is_none()
                 && q.name.as_str() == p.name
                 && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
@@ -127,7 +122,7 @@ impl Lock {
     /// The entries the counted direct dependencies of `p` resolve to, sorted, deduplicated.
     pub fn starts(&self, policy: &ManifestPolicy, p: &Package, local: usize) -> Vec<usize> {
         let mut out: Vec<usize> = counted_deps(policy, p).filter_map(|d| self.resolve(local, d)).collect();
-        out.sort_by(|&a, &b| sort_key(&self.packages, a).cmp(&sort_key(&self.packages, b)));
+        out.sort_by(|&a, &b| sort_key(&self.parsed.packages, a).cmp(&sort_key(&self.parsed.packages, b)));
         out.dedup();
         out
     }
@@ -136,7 +131,7 @@ impl Lock {
     /// dependencies), then every edge: each reached entry's parent on one shortest path (ties
     /// broken by name and version). `local` itself is not reached.
     pub fn walk(&self, local: usize, starts: &[usize]) -> Walk {
-        let mut parent = vec![None; self.packages.len()];
+        let mut parent = vec![None; self.parsed.packages.len()];
         let mut queue = VecDeque::new();
         for &s in starts {
             if s != local && parent[s].is_none() {

@@ -1,0 +1,98 @@
+//! Every lockfile of a run, read and parsed at most once, whichever checks need it
+//! (`advisories`, `manifest`) and in whichever order they ask: the first to ask parses it,
+//! the others wait for that result.
+
+use super::advisories::lockfile::{self, LockPackage};
+use super::advisories::{Graph, package_lines};
+use crate::diag::{self, Finding};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// Lockfiles larger than this are reported, not parsed.
+pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One parsed `Cargo.lock`.
+pub struct Parsed {
+    pub packages: Vec<LockPackage>,
+    /// 1-based line of each entry's `name = ` line.
+    pub lines: Vec<u32>,
+    /// The entries each entry depends on (lockfile order).
+    pub edges: Vec<Vec<usize>>,
+}
+
+impl Parsed {
+    /// The dependency graph over these entries.
+    pub fn graph(&self) -> Graph<'_> {
+        Graph::from_edges(&self.packages, self.edges.clone())
+    }
+}
+
+/// A lockfile, or the `fleetward/parse-error` finding that says why it could not be read.
+pub type Loaded = Result<Arc<Parsed>, Box<Finding>>;
+
+#[derive(Default)]
+pub struct LockCache {
+    root: std::path::PathBuf,
+    slots: HashMap<String, OnceLock<Loaded>>,
+}
+
+impl LockCache {
+    /// A cache for the lockfiles `rels` under `root` (nothing is read yet).
+    pub fn new(root: &Path, rels: &[String]) -> LockCache {
+        LockCache {
+            root: root.to_path_buf(),
+            slots: rels.iter().map(|r| (r.clone(), OnceLock::new())).collect(),
+        }
+    }
+
+    /// The lockfile `rel`, parsed on first use; `None` when it is not one of the run's.
+    pub fn get(&self, rel: &str) -> Option<&Loaded> {
+        Some(self.slots.get(rel)?.get_or_init(|| load(&self.root, rel)))
+    }
+}
+
+fn load(root: &Path, rel: &str) -> Loaded {
+    let fail =
+        |line: u32, col: u32, message: String| Err(Box::new(diag::parse_error(rel, line, col, message)));
+    let path = root.join(rel);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.len() > MAX_LOCKFILE_BYTES => {
+            return fail(1, 1, format!("lockfile is too large to audit ({} bytes)", m.len()));
+        }
+        Err(e) => return fail(1, 1, format!("cannot read lockfile: {e}")),
+        Ok(_) => {}
+    }
+    let text = match std::fs::read(&path).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            let (line, col) =
+                diag::line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
+            return fail(line, col, "lockfile is not valid UTF-8".into());
+        }
+        Err(e) => return fail(1, 1, format!("cannot read lockfile: {e}")),
+    };
+    let packages = match lockfile::parse(&text) {
+        Ok(p) => p,
+        Err(message) => {
+            let (line, col) = super::advisories::error_position(&message);
+            let first = message.lines().next().unwrap_or("invalid lockfile").trim().to_lowercase();
+            return fail(line, col, format!("invalid Cargo.lock: {first}"));
+        }
+    };
+    let by_key = package_lines(&text);
+    let lines = packages
+        .iter()
+        .map(|l| {
+            let p = &l.package;
+            let key = (
+                p.name.as_str().to_string(),
+                p.version.to_string(),
+                p.source.as_ref().map(|s| s.to_string()),
+            );
+            by_key.get(&key).copied().unwrap_or(1)
+        })
+        .collect();
+    let edges = Graph::new(&packages).edges().to_vec();
+    Ok(Arc::new(Parsed { packages, lines, edges }))
+}
