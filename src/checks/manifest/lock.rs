@@ -50,7 +50,9 @@ pub fn load_all(ctx: &CheckCtx<'_>) -> HashMap<String, Lock> {
         .iter()
         .filter(|rel| ctx.fleet.packages.iter().any(|p| p.lockfile.as_deref() == Some(rel.as_str())))
         .collect();
-    used.par_iter().filter_map(|rel| load(ctx, rel).map(|l| ((*rel).clone(), l))).collect()
+    // From the last: the advisories check parses them from the first, so the two parse
+    // different files side by side and wait for each other only where they meet.
+    used.par_iter().rev().filter_map(|rel| load(ctx, rel).map(|l| ((*rel).clone(), l))).collect()
 }
 
 fn load(ctx: &CheckCtx<'_>, rel: &str) -> Option<Lock> {
