@@ -100,4 +100,7 @@ r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 a, b = r["without"]["median"], r["with"]["median"]
 print(f"full check without [manifest]: median {a*1000:.1f} ms; with: {b*1000:.1f} ms")
 print(f"the manifest check adds {100*(b-a)/a:+.1f}% (target <= 10%), {sys.argv[2]} manifest findings")
+ca = r["without"]["user"] + r["without"]["system"]
+cb = r["with"]["user"] + r["with"]["system"]
+print(f"CPU time (user+system, mean): {ca*1000:.0f} ms -> {cb*1000:.0f} ms ({100*(cb-ca)/ca:+.1f}%)")
 PY
