@@ -13,6 +13,12 @@
 //! use_instead = "rustls"
 //! allow = [{ services = ["legacy-*"], reason = "migrating", expires = 2027-03-31 }]
 //!
+//! [[manifest.required]]
+//! crate = "acme-telemetry"        # every service depends on it directly
+//! versions = ">=2.1"              # optional
+//! services = ["services/*"]       # optional: only these
+//! reason = "audit logs go through our telemetry"
+//!
 //! [manifest.drift]
 //! crates = ["tokio", "serde"]     # or "all"
 //! level = "minor"                 # "major" (default) or "minor"
@@ -44,12 +50,14 @@
 
 use super::context::{Ctx, Table, Value};
 use crate::checks::manifest::cfg::{
-    Ban, BanAllow, Drift, DriftCrates, DriftLevel, ManifestPolicy, Require, ServiceRequire, Sources,
+    Ban, BanAllow, Drift, DriftCrates, DriftLevel, ManifestPolicy, Require, RequiredCrate, ServiceRequire,
+    Sources,
 };
 use toml::de::DeValue;
 
 pub const KEYS: &[&str] =
-    &["dev_dependencies", "build_dependencies", "ban", "drift", "sources", "require", "service"];
+    &["dev_dependencies", "build_dependencies", "ban", "required", "drift", "sources", "require", "service"];
+pub const REQUIRED_KEYS: &[&str] = &["crate", "versions", "services", "reason"];
 pub const BAN_KEYS: &[&str] = &["crate", "versions", "direct_only", "reason", "use_instead", "allow"];
 pub const ALLOW_KEYS: &[&str] = &["services", "reason", "expires"];
 pub const DRIFT_KEYS: &[&str] = &["crates", "level", "versions", "max_versions", "duplicates_allowed"];
@@ -80,6 +88,8 @@ pub(super) fn validate(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> ManifestPolic
         out.build_dependencies = b.into_inner();
     }
     out.bans = ctx.tables(&t, "ban", BAN_KEYS).iter().filter_map(|b| ban(ctx, b)).collect();
+    out.required =
+        ctx.tables(&t, "required", REQUIRED_KEYS).iter().filter_map(|r| required(ctx, r)).collect();
     if let Some(d) = ctx.section(&t, "drift", DRIFT_KEYS) {
         out.drift = drift(ctx, &d);
     }
@@ -132,13 +142,10 @@ fn crate_name(ctx: &mut Ctx<'_>, what: &str, value: &Value<'_>) -> Option<String
     Some(name.clone())
 }
 
-fn ban(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Ban> {
-    let before = ctx.problem_count();
+/// `versions` of an entry, as a cargo requirement.
+fn versions(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<semver::VersionReq> {
     let what = t.name().to_string();
-    let name = ctx
-        .required(t, "crate", "name the crate, like `crate = \"openssl\"`")
-        .and_then(|v| crate_name(ctx, &format!("{what}.crate"), v));
-    let versions = t.get("versions").and_then(|v| {
+    t.get("versions").and_then(|v| {
         let s = ctx.non_empty_string_value(&format!("{what}.versions"), v)?;
         match semver::VersionReq::parse(s.get_ref()) {
             Ok(r) => Some(r),
@@ -152,7 +159,39 @@ fn ban(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Ban> {
                 None
             }
         }
-    });
+    })
+}
+
+fn required(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<RequiredCrate> {
+    let before = ctx.problem_count();
+    let what = t.name().to_string();
+    let name = ctx
+        .required(t, "crate", "name the crate, like `crate = \"acme-telemetry\"`")
+        .and_then(|v| crate_name(ctx, &format!("{what}.crate"), v));
+    let versions = versions(ctx, t);
+    let selector = super::source::optional_selector(ctx, t, "services");
+    let reason = ctx
+        .required(t, "reason", "say why every service needs it, like `reason = \"audit logging\"`")
+        .and_then(|v| ctx.non_empty_string_value(&format!("{what}.reason"), v));
+    if ctx.problem_count() > before {
+        return None;
+    }
+    Some(RequiredCrate {
+        name: name?,
+        versions,
+        selector,
+        reason: reason?.into_inner(),
+        line: ctx.line(t.span().start),
+    })
+}
+
+fn ban(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Ban> {
+    let before = ctx.problem_count();
+    let what = t.name().to_string();
+    let name = ctx
+        .required(t, "crate", "name the crate, like `crate = \"openssl\"`")
+        .and_then(|v| crate_name(ctx, &format!("{what}.crate"), v));
+    let versions = versions(ctx, t);
     let direct_only = ctx.boolean(t, "direct_only").is_some_and(|b| b.into_inner());
     let reason = ctx
         .required(t, "reason", "say why the crate is banned, like `reason = \"one TLS stack: rustls\"`")

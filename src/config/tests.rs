@@ -137,6 +137,7 @@ fn starter_examples_uncommented_are_valid() {
     assert_eq!(m.bans.len(), 1);
     assert_eq!((m.bans[0].name.as_str(), m.bans[0].use_instead.as_deref()), ("openssl-sys", Some("rustls")));
     assert_eq!(m.bans[0].allow.len(), 1);
+    assert_eq!((m.required.len(), m.required[0].name.as_str()), (1, "tracing"));
     assert_eq!(m.drift.chosen["tokio"].0, semver::Version::new(1, 40, 0));
     assert_eq!(m.sources.registries.as_deref(), Some(&["crates-io".to_string()][..]));
     assert_eq!(m.require.min_edition.as_deref(), Some("2021"));

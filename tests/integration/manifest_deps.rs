@@ -512,3 +512,48 @@ fn drift_without_lockfiles_compares_requirements() {
         )]
     );
 }
+
+#[test]
+fn required_crates_missing_or_at_a_version_outside_the_range() {
+    const REQUIRED: &str = "manifest/missing-required-crate";
+    // tokio is required at 1.40 or later: ledger is locked at 1.28.2; serde only of billing,
+    // which has it; `audit` of every service: nobody has it.
+    let f = findings(
+        "[[manifest.required]]\ncrate = \"tokio\"\nversions = \">=1.40\"\nreason = \"one runtime\"\n\n[[manifest.required]]\ncrate = \"serde\"\nservices = [\"billing\"]\nreason = \"one wire format\"\n\n[[manifest.required]]\ncrate = \"audit\"\nservices = [\"services/*\"]\nreason = \"every service writes the audit log\"\n",
+    );
+    assert_eq!(
+        rows(&f, REQUIRED),
+        vec![
+            row(
+                REQUIRED,
+                "ledger/Cargo.toml",
+                8,
+                "ledger uses tokio 1.28.2, the policy requires >=1.40: one runtime",
+                json!(["ledger"])
+            ),
+            row(
+                REQUIRED,
+                "services/billing/Cargo.toml",
+                1,
+                "billing does not depend on audit, which the policy requires: every service writes the audit log",
+                json!(["billing"])
+            ),
+            row(
+                REQUIRED,
+                "services/gateway/Cargo.toml",
+                1,
+                "gateway does not depend on audit, which the policy requires: every service writes the audit log",
+                json!(["gateway"])
+            ),
+        ]
+    );
+    // A policy typo points at its line.
+    let run = repo("[[manifest.required]]\ncrate = \"tokio\"\nversions = \"1.x.y\"\nreason = \"r\"\n")
+        .run(&["check", ".", "--only", "manifest"]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr().contains("not a version range") && run.stderr().contains("fleetward.toml:3"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -16,6 +16,8 @@ pub struct ManifestPolicy {
     pub build_dependencies: bool,
     /// `[[manifest.ban]]`, in file order.
     pub bans: Vec<Ban>,
+    /// `[[manifest.required]]`: crates every selected service must depend on directly.
+    pub required: Vec<RequiredCrate>,
     pub drift: Drift,
     pub sources: Sources,
     /// `[manifest.require]`: what every service (or package) must set.
@@ -39,6 +41,18 @@ pub struct Ban {
     /// Services that may use it anyway.
     pub allow: Vec<BanAllow>,
     /// 1-based line of the entry in the policy file.
+    pub line: u32,
+}
+
+/// A crate every selected service must depend on (a company's telemetry or auth crate).
+#[derive(Debug, Clone)]
+pub struct RequiredCrate {
+    pub name: String,
+    /// The versions that count (`None`: any).
+    pub versions: Option<VersionReq>,
+    /// The services it is required of (`None`: every service).
+    pub selector: Option<ServiceSelector>,
+    pub reason: String,
     pub line: u32,
 }
 

@@ -7,6 +7,7 @@ pub mod bans;
 pub mod cfg;
 pub mod drift;
 pub mod lock;
+pub mod required;
 pub mod settings;
 pub mod sources;
 
@@ -16,10 +17,14 @@ use crate::diag::Sink;
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
     // Each lockfile is parsed once for the bans and the drift rules.
-    let locks =
-        if bans::wanted(policy) || drift::wanted(policy) { lock::load_all(ctx) } else { Default::default() };
+    let locks = if bans::wanted(policy) || drift::wanted(policy) || !policy.required.is_empty() {
+        lock::load_all(ctx)
+    } else {
+        Default::default()
+    };
     bans::check(ctx, &locks, sink);
     drift::check(ctx, &locks, sink);
+    required::check(ctx, &locks, sink);
     sources::check(ctx, sink);
     settings::check(ctx, sink);
 }

@@ -1,0 +1,84 @@
+//! `manifest/missing-required-crate`: a service that does not depend directly on a crate the
+//! policy requires of it (`[[manifest.required]]`), or only on versions outside the range.
+
+use super::cfg::RequiredCrate;
+use super::lock::{self, Lock};
+use crate::checks::CheckCtx;
+use crate::diag::{Finding, Location, Severity, Sink, Span};
+use crate::registry;
+use crate::workspace::{Package, PackageKind};
+use std::collections::HashMap;
+
+pub const MISSING_REQUIRED: &str = "manifest/missing-required-crate";
+
+pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
+    let policy = &ctx.policy.manifest;
+    let severity = registry::rule(MISSING_REQUIRED).map_or(Severity::Medium, |r| r.severity);
+    for req in &policy.required {
+        let services = ctx.fleet.packages.iter().filter(|p| {
+            p.kind == PackageKind::Service
+                && !policy.skips(p)
+                && req.selector.as_ref().is_none_or(|s| s.matches(p))
+        });
+        for p in services {
+            if let Some((line, message)) =
+                problem(policy, req, p, p.lockfile.as_deref().and_then(|r| locks.get(r)))
+            {
+                sink.push(
+                    Finding::new(MISSING_REQUIRED, severity, message, Location::new(p.manifest.clone(), Span::line(line)))
+                        .with_key(format!("required:{}", req.name))
+                        .with_services(vec![p.name.clone()])
+                        .with_help(format!(
+                            "add `{} = \"{}\"` to `[dependencies]` of {} (`[[manifest.required]]` at line {} of the policy)",
+                            req.name,
+                            req.versions.as_ref().map_or("*".to_string(), |v| v.to_string()),
+                            p.manifest,
+                            req.line
+                        )),
+                );
+            }
+        }
+    }
+}
+
+/// (line, message) when `p` breaks `req`: it lacks the crate (at the manifest's first line), or
+/// every version it has is outside `versions` (at the dependency's line).
+fn problem(
+    policy: &super::cfg::ManifestPolicy,
+    req: &RequiredCrate,
+    p: &Package,
+    lock: Option<&Lock>,
+) -> Option<(u32, String)> {
+    let deps: Vec<_> = lock::counted_deps(policy, p).filter(|d| d.package == req.name).collect();
+    let Some(first) = deps.first() else {
+        return Some((
+            1,
+            format!("{} does not depend on {}, which the policy requires: {}", p.name, req.name, req.reason),
+        ));
+    };
+    let range = req.versions.as_ref()?;
+    let local = lock.and_then(|l| Some((l, l.local_index(p)?)));
+    let versions: Vec<semver::Version> = deps
+        .iter()
+        .filter_map(|d| {
+            local
+                .and_then(|(l, i)| Some(l.version(l.resolve(i, d)?).clone()))
+                .or_else(|| d.req.as_deref().and_then(lock::lower_bound))
+        })
+        .collect();
+    if versions.is_empty() || versions.iter().any(|v| range.matches(v)) {
+        return None;
+    }
+    let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
+    Some((
+        first.line,
+        format!(
+            "{} uses {} {}, the policy requires {}: {}",
+            p.name,
+            req.name,
+            shown.join(", "),
+            range,
+            req.reason
+        ),
+    ))
+}
