@@ -24,6 +24,7 @@ pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod scope;
+pub mod versions;
 pub mod workspace;
 
 /// The process exit status (DESIGN.md §2).

@@ -264,11 +264,7 @@ fn disambiguate_keys(findings: &mut [Finding]) {
         if count[&(f.rule.clone(), f.key.clone())] > 1
             && let Some(version) = f.advisory.as_ref().and_then(|a| rustsec::Version::parse(&a.version).ok())
         {
-            let line = match (version.major, version.minor) {
-                (0, 0) => format!("0.0.{}", version.patch),
-                (0, minor) => format!("0.{minor}"),
-                (major, _) => major.to_string(),
-            };
+            let line = crate::versions::class_text(&crate::versions::compat_class(&version));
             f.key = format!("{}@{line}", f.key);
         }
     }
@@ -328,13 +324,18 @@ pub(crate) fn package_lines(text: &str) -> HashMap<(String, String, Option<Strin
 /// A lockfile's dependency graph: each entry's dependencies resolved to entries.
 pub struct Graph<'a> {
     packages: &'a [LockPackage],
-    edges: Vec<Vec<usize>>,
+    edges: std::borrow::Cow<'a, [Vec<usize>]>,
 }
 
 impl<'a> Graph<'a> {
     /// The graph of `packages` with edges already resolved (by [`Graph::new`] earlier).
-    pub fn from_edges(packages: &'a [LockPackage], edges: Vec<Vec<usize>>) -> Graph<'a> {
-        Graph { packages, edges }
+    pub fn from_edges(packages: &'a [LockPackage], edges: &'a [Vec<usize>]) -> Graph<'a> {
+        Graph { packages, edges: std::borrow::Cow::Borrowed(edges) }
+    }
+
+    /// The resolved edges, owned (to keep them beside the packages).
+    pub fn into_edges(self) -> Vec<Vec<usize>> {
+        self.edges.into_owned()
     }
 
     pub fn new(packages: &'a [LockPackage]) -> Graph<'a> {
@@ -364,17 +365,12 @@ impl<'a> Graph<'a> {
                     .collect()
             })
             .collect();
-        Graph { packages, edges }
+        Graph { packages, edges: std::borrow::Cow::Owned(edges) }
     }
 
-    /// The lockfile entry of a fleet package: a package with no source (path or workspace
-    /// member) of the same name, and the same version when the manifest states one.
+    /// The lockfile entry of a fleet package ([`lockfile::local_index`]).
     pub fn local_index(&self, p: &Package) -> Option<usize> {
-        self.packages.iter().map(|l| &l.package).position(|q| {
-            q.source.is_none()
-                && q.name.as_str() == p.name
-                && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
-        })
+        lockfile::local_index(self.packages, p)
     }
 
     /// The lockfile's entries, in file order.

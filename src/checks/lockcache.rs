@@ -24,7 +24,7 @@ pub struct Parsed {
 impl Parsed {
     /// The dependency graph over these entries.
     pub fn graph(&self) -> Graph<'_> {
-        Graph::from_edges(&self.packages, self.edges.clone())
+        Graph::from_edges(&self.packages, &self.edges)
     }
 }
 
@@ -93,6 +93,6 @@ fn load(root: &Path, rel: &str) -> Loaded {
             by_key.get(&key).copied().unwrap_or(1)
         })
         .collect();
-    let edges = Graph::new(&packages).edges().to_vec();
+    let edges = Graph::new(&packages).into_edges();
     Ok(Arc::new(Parsed { packages, lines, edges }))
 }

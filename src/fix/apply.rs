@@ -70,9 +70,9 @@ fn steps(root: &Path, manifest: &Path, lockfile: &Path, fix: &Fix) -> Result<(),
     let versions = locked_versions(lockfile, &fix.package);
     if !versions.iter().any(|v| v == &fix.to)
         && let Ok(to) = rustsec::Version::parse(&fix.to)
-        && let Some(newer) = versions
-            .iter()
-            .find(|v| rustsec::Version::parse(v).is_ok_and(|v| v > to && super::plan::compatible(&to, &v)))
+        && let Some(newer) = versions.iter().find(|v| {
+            rustsec::Version::parse(v).is_ok_and(|v| v > to && crate::versions::compatible(&to, &v))
+        })
     {
         update(manifest, &fix.package, newer, &fix.to)?;
     }

@@ -16,10 +16,10 @@ use super::index::Index;
 use crate::checks::advisories::{Graph, VULNERABILITY, lockfile::LockPackage};
 use crate::db::AdvisoryDb;
 use crate::diag::{Finding, Severity};
+use crate::versions::{compatible, lower_bounds};
 use crate::workspace::{DepKind, Fleet};
 use rustsec::advisory::Advisory;
 use rustsec::{Version, VersionReq};
-use semver::Op;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -312,15 +312,6 @@ fn is_registry(p: &LockPackage) -> bool {
     p.package.source.as_ref().is_some_and(|s| s.is_registry())
 }
 
-/// Cargo's compatibility: same major, or same minor under 1.0, or same patch under 0.1.
-pub fn compatible(a: &Version, b: &Version) -> bool {
-    match (a.major, a.minor) {
-        (0, 0) => b.major == 0 && b.minor == 0 && a.patch == b.patch,
-        (0, m) => b.major == 0 && b.minor == m,
-        (major, _) => b.major == major,
-    }
-}
-
 /// The version to move to, and whether the index lists it.
 fn target(
     name: &str,
@@ -361,31 +352,6 @@ fn target(
     pick(bounds).map(|v| (v, false)).ok_or_else(|| {
         format!("no version of {name} above {from} is outside every advisory's affected ranges")
     })
-}
-
-/// The smallest version each comparator of `req` admits.
-fn lower_bounds(req: &VersionReq) -> Vec<Version> {
-    req.comparators
-        .iter()
-        .filter_map(|c| {
-            let v = Version {
-                major: c.major,
-                minor: c.minor.unwrap_or(0),
-                patch: c.patch.unwrap_or(0),
-                pre: c.pre.clone(),
-                build: Default::default(),
-            };
-            match c.op {
-                Op::GreaterEq | Op::Caret | Op::Tilde | Op::Exact | Op::Wildcard => Some(v),
-                Op::Greater => Some(match (c.minor, c.patch) {
-                    (Some(_), Some(p)) => Version { patch: p + 1, pre: Default::default(), ..v },
-                    (Some(m), None) => Version::new(c.major, m + 1, 0),
-                    _ => Version::new(c.major + 1, 0, 0),
-                }),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// The requirement edits a fleet package `parent` needs to accept `to` (`None`: it is not a
@@ -556,24 +522,5 @@ mod tests {
             let req = VersionReq::parse(&bumped_req(old, &v(to))).unwrap();
             assert!(req.matches(&v(to)), "{old} -> {to}");
         }
-    }
-
-    #[test]
-    fn compatibility_is_cargos() {
-        assert!(compatible(&v("1.2.3"), &v("1.9.0")));
-        assert!(!compatible(&v("1.2.3"), &v("2.0.0")));
-        assert!(compatible(&v("0.9.6"), &v("0.9.7")));
-        assert!(!compatible(&v("0.9.6"), &v("0.10.0")));
-        assert!(!compatible(&v("0.0.1"), &v("0.0.2")));
-    }
-
-    #[test]
-    fn lower_bounds_of_patched_ranges() {
-        let lb = |s: &str| lower_bounds(&VersionReq::parse(s).unwrap());
-        assert_eq!(lb(">=0.9.7"), vec![v("0.9.7")]);
-        assert_eq!(lb("^1.2"), vec![v("1.2.0")]);
-        assert_eq!(lb(">= 0.5.3, < 0.6"), vec![v("0.5.3")]);
-        assert_eq!(lb(">1.0.1"), vec![v("1.0.2")]);
-        assert_eq!(lb("<0.3"), Vec::<Version>::new());
     }
 }

@@ -13,6 +13,16 @@ pub struct LockPackage {
     pub deps: Vec<(String, Option<String>, Option<String>)>,
 }
 
+/// The entry of fleet package `p`: a package with no source (path or workspace member) of the
+/// same name, and the same version when the manifest states one.
+pub fn local_index(packages: &[LockPackage], p: &crate::workspace::Package) -> Option<usize> {
+    packages.iter().map(|l| &l.package).position(|q| {
+        q.source.is_none()
+            && q.name.as_str() == p.name
+            && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
+    })
+}
+
 /// Parse `text`: the fast reader, else `cargo-lock` (whose error is returned as a string).
 pub fn parse(text: &str) -> Result<Vec<LockPackage>, String> {
     if let Some(packages) = parse_fast(text) {

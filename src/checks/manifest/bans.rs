@@ -12,6 +12,7 @@ use crate::checks::CheckCtx;
 use crate::checks::advisories::{EXPIRED_EXCEPTION, UNUSED_EXCEPTION};
 use crate::diag::{Finding, Location, Related, Severity, Sink, Span, Suppression, SuppressionKind};
 use crate::registry;
+use crate::versions;
 use crate::workspace::{Dependency, Package};
 use rayon::prelude::*;
 use semver::Version;
@@ -139,7 +140,7 @@ fn package_hits(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<(us
         let mut seen: BTreeSet<Version> = BTreeSet::new();
         for (d, entry) in direct.iter().filter(|(d, _)| d.package == ban.name) {
             let locked = local.zip(*entry).map(|((l, _), j)| l.version(j).clone());
-            let Some(version) = locked.clone().or_else(|| d.req.as_deref().and_then(lock::lower_bound))
+            let Some(version) = locked.clone().or_else(|| d.req.as_deref().and_then(versions::lower_bound))
             else {
                 // No version known: only a ban of every version applies.
                 if ban.versions.is_none() && seen.is_empty() {
@@ -266,7 +267,8 @@ fn disambiguate_keys(hits: &mut [Hit]) {
         if count[&(h.finding.location.file.clone(), h.finding.key.clone())] > 1
             && let Ok(v) = Version::parse(&h.version)
         {
-            h.finding.key = format!("{}@{}", h.finding.key, lock::class_text(&lock::compat_class(&v)));
+            h.finding.key =
+                format!("{}@{}", h.finding.key, versions::class_text(&versions::compat_class(&v)));
         }
     }
 }

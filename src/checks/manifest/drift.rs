@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub const VERSION_DRIFT: &str = "manifest/version-drift";
 pub const DUPLICATE_VERSIONS: &str = "manifest/duplicate-versions";
 
-type Class = (u64, Option<u64>, Option<u64>);
+use crate::versions::{self, Class};
 
 fn severity(rule: &str, default: Severity) -> Severity {
     registry::rule(rule).map_or(default, |r| r.severity)
@@ -68,7 +68,7 @@ fn drift_wanted(policy: &ManifestPolicy, name: &str) -> bool {
 /// `0.0.x`, which is already finer).
 fn class(level: DriftLevel, v: &Version) -> Class {
     match level {
-        DriftLevel::Major => lock::compat_class(v),
+        DriftLevel::Major => versions::compat_class(v),
         DriftLevel::Minor if v.major == 0 && v.minor == 0 => (0, Some(0), Some(v.patch)),
         DriftLevel::Minor => (v.major, Some(v.minor), None),
     }
@@ -77,8 +77,8 @@ fn class(level: DriftLevel, v: &Version) -> Class {
 /// `1.x`, `1.40.x`, `0.4.x`, `0.0.3`.
 fn class_shown(c: &Class) -> String {
     match c.2 {
-        Some(_) => lock::class_text(c),
-        None => format!("{}.x", lock::class_text(c)),
+        Some(_) => versions::class_text(c),
+        None => format!("{}.x", versions::class_text(c)),
     }
 }
 
@@ -123,7 +123,7 @@ fn drift(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>) -> Vec<Finding> {
                 Some(v) => (v, true),
                 // A requirement says nothing finer than it is written: `tokio = "1"` is on no
                 // particular minor version.
-                None => match d.req.as_deref().and_then(lock::lower_bound) {
+                None => match d.req.as_deref().and_then(versions::lower_bound) {
                     Some(v)
                         if level == DriftLevel::Major || v.major == 0 || precision(d.req.as_deref()) >= 2 =>
                     {
@@ -205,7 +205,7 @@ fn drift(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>) -> Vec<Finding> {
         }
         for (mut f, c) in findings {
             if count[&f.location.file] > 1 {
-                f.key = format!("{}@{}", f.key, lock::class_text(&c));
+                f.key = format!("{}@{}", f.key, versions::class_text(&c));
             }
             out.push(f);
         }

@@ -11,7 +11,7 @@ use crate::checks::advisories::lockfile;
 use crate::checks::lockcache::Parsed;
 use crate::workspace::{DepKind, Dependency, Package};
 use rayon::prelude::*;
-use semver::{Op, Version, VersionReq};
+use semver::{Version, VersionReq};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -103,13 +103,9 @@ impl Lock {
         self.parsed.packages[i].package.source.as_ref().is_some_and(|s| s.is_registry())
     }
 
-    /// The entry of fleet package `p`: no source, same name, same version when stated.
+    /// The entry of fleet package `p` ([`lockfile::local_index`]).
     pub fn local_index(&self, p: &Package) -> Option<usize> {
-        self.parsed.packages.iter().map(|l| &l.package).position(|q| {
-            q.source.is_none()
-                && q.name.as_str() == p.name
-                && p.version.as_deref().is_none_or(|v| q.version.to_string() == v)
-        })
+        lockfile::local_index(&self.parsed.packages, p)
     }
 
     /// The entry a direct dependency `d` of the package at `local` resolved to: the edge of
@@ -182,54 +178,5 @@ impl Walk {
     /// The entry whose parent is `j`'s on its path (the direct dependency it comes through).
     pub fn parent(&self, j: usize) -> Option<usize> {
         self.parent[j]
-    }
-}
-
-/// The lowest version a requirement accepts (its lower bounds; `None` for `*` or `<x` only).
-pub fn lower_bound(req: &str) -> Option<Version> {
-    let r = VersionReq::parse(req).ok()?;
-    r.comparators
-        .iter()
-        .filter(|c| !matches!(c.op, Op::Less | Op::LessEq))
-        .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))
-        .max()
-}
-
-/// The semver-compatible line of `v`: `1`, `0.4`, `0.0.3` (cargo's compatibility classes).
-pub fn compat_class(v: &Version) -> (u64, Option<u64>, Option<u64>) {
-    match (v.major, v.minor) {
-        (0, 0) => (0, Some(0), Some(v.patch)),
-        (0, minor) => (0, Some(minor), None),
-        (major, _) => (major, None, None),
-    }
-}
-
-/// `1`, `0.4`, `0.0.3` for a class.
-pub fn class_text(c: &(u64, Option<u64>, Option<u64>)) -> String {
-    match c {
-        (major, None, _) => major.to_string(),
-        (major, Some(minor), None) => format!("{major}.{minor}"),
-        (major, Some(minor), Some(patch)) => format!("{major}.{minor}.{patch}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lower_bounds() {
-        assert_eq!(lower_bound("0.10"), Some(Version::new(0, 10, 0)));
-        assert_eq!(lower_bound(">=1.2, <2"), Some(Version::new(1, 2, 0)));
-        assert_eq!(lower_bound("=0.10.64"), Some(Version::new(0, 10, 64)));
-        assert_eq!(lower_bound("*"), None);
-        assert_eq!(lower_bound("<1"), None);
-        assert_eq!(lower_bound("not a req"), None);
-    }
-
-    #[test]
-    fn classes() {
-        let t = |s: &str| class_text(&compat_class(&Version::parse(s).unwrap()));
-        assert_eq!((t("1.40.2"), t("0.4.9"), t("0.0.3")), ("1".into(), "0.4".into(), "0.0.3".into()));
     }
 }

@@ -6,6 +6,7 @@ use super::lock::{self, Lock};
 use crate::checks::CheckCtx;
 use crate::diag::{Finding, Location, Severity, Sink, Span};
 use crate::registry;
+use crate::versions;
 use crate::workspace::{Package, PackageKind};
 use std::collections::HashMap;
 
@@ -63,7 +64,7 @@ fn problem(
         .filter_map(|d| {
             local
                 .and_then(|(l, i)| Some(l.version(l.resolve(i, d)?).clone()))
-                .or_else(|| d.req.as_deref().and_then(lock::lower_bound))
+                .or_else(|| d.req.as_deref().and_then(versions::lower_bound))
         })
         .collect();
     if versions.is_empty() || versions.iter().any(|v| range.matches(v)) {
