@@ -4,7 +4,7 @@
 use crate::cache;
 use crate::cli::{BaselineArgs, CheckArgs, Cli, ColorChoice, Command, DbAction, Format, ScanArgs};
 use crate::config::{self, Policy};
-use crate::db::{self, AdvisoryDb};
+use crate::db;
 use crate::git;
 use crate::pipeline::{self, Selection};
 use crate::registry::CHECKS;
@@ -133,10 +133,7 @@ fn scan(args: &ScanArgs, audit_only: bool) -> anyhow::Result<Scan> {
     let git_time = t.elapsed();
     let db = if selection.enabled("advisories") {
         let path = db::resolve_path(args.advisory_db.as_deref(), policy.advisories.db.as_deref())?;
-        if !path.join("crates").is_dir() {
-            // The clear message of a missing database, before any work.
-            AdvisoryDb::open(&path)?;
-        }
+        db::require(&path)?;
         Some(db::Pending::start(path))
     } else {
         None

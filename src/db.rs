@@ -71,6 +71,22 @@ pub struct DbSummary {
     pub age_days: Option<i64>,
 }
 
+/// Cargo's home: `$CARGO_HOME`, else `$HOME/.cargo`.
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+/// Fail with [`AdvisoryDb::open`]'s clear message when there is no database at `path`, before
+/// any work (opening it is left to a [`Pending`]).
+pub fn require(path: &Path) -> anyhow::Result<()> {
+    if !path.join("crates").is_dir() {
+        AdvisoryDb::open(path)?;
+    }
+    Ok(())
+}
+
 impl AdvisoryDb {
     pub fn open(path: &Path) -> anyhow::Result<AdvisoryDb> {
         if !path.join("crates").is_dir() {
@@ -208,10 +224,7 @@ pub fn resolve_path(cli: Option<&Path>, policy_db: Option<&Path>) -> anyhow::Res
     if let Some(p) = policy_db {
         return Ok(p.to_path_buf());
     }
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .context("cannot find the advisory database: neither --advisory-db, FLEETWARD_ADVISORY_DB, CARGO_HOME nor HOME is set")?;
+    let home = cargo_home().context("cannot find the advisory database: neither --advisory-db, FLEETWARD_ADVISORY_DB, CARGO_HOME nor HOME is set")?;
     Ok(home.join("advisory-db"))
 }
 
@@ -300,13 +313,24 @@ fn git(dir: Option<&Path>, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// `url` without credentials (`https://user:token@host/..` -> `https://***@host/..`): tokens
-/// are never printed.
+/// `url` without credentials (`https://user:token@host/..` -> `https://***@host/..`,
+/// `user:secret@host:path` -> `***@host:path`): tokens are never printed.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
-        _ => url.to_string(),
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            return format!("{scheme}://***@{}", &rest[at + 1..]);
+        }
+        return url.to_string();
     }
+    // scp-like `user:secret@host:path`: hide everything before the last `@` of the part before the path.
+    if let Some(at) = url.rfind('@')
+        && !url[..at].contains('/')
+        && url[..at].contains(':')
+    {
+        return format!("***@{}", &url[at + 1..]);
+    }
+    url.to_string()
 }
 
 /// `text` with every appearance of `url` replaced by its [`redact`]ed form.

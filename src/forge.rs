@@ -400,7 +400,8 @@ fn from_lookup(var: impl Fn(&str) -> Option<String>, remote_url: &str) -> Result
             Some((o, r)) if valid_owner(o) && valid_repo(r) => (o.to_string(), r.to_string()),
             _ => return Err(ForgeError::BadRepository(full)),
         },
-        None => parse_remote(remote_url).ok_or_else(|| ForgeError::UnknownRemote(redact_url(remote_url)))?,
+        None => parse_remote(remote_url)
+            .ok_or_else(|| ForgeError::UnknownRemote(crate::db::redact(remote_url)))?,
     };
     Ok(GitHub::new(&api, &owner, &repo, &token))
 }
@@ -421,7 +422,7 @@ fn check_api(api: &str) -> Result<String, ForgeError> {
         {
             Ok(normalized)
         }
-        _ => Err(ForgeError::BadApiUrl(redact_url(api))),
+        _ => Err(ForgeError::BadApiUrl(crate::db::redact(api))),
     }
 }
 
@@ -430,25 +431,6 @@ fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_string()
-}
-
-/// `url` with any credentials replaced by `***`.
-fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..end].rfind('@') {
-            return format!("{scheme}://***@{}", &rest[at + 1..]);
-        }
-        return url.to_string();
-    }
-    // scp-like `user:secret@host:path`: hide everything before the last `@` of the part before the path.
-    if let Some(at) = url.rfind('@')
-        && !url[..at].contains('/')
-        && url[..at].contains(':')
-    {
-        return format!("***@{}", &url[at + 1..]);
-    }
-    url.to_string()
 }
 
 /// Owner and repository of a git remote URL on a GitHub host: `https://host/owner/repo(.git)`,

@@ -57,7 +57,7 @@ fn filter_keys(root: &Path) -> Vec<String> {
 }
 
 /// Run and return standard output; a failure carries git's own message.
-fn output(mut cmd: Command, what: &str) -> anyhow::Result<Vec<u8>> {
+pub fn output(mut cmd: Command, what: &str) -> anyhow::Result<Vec<u8>> {
     let out = cmd.output().with_context(|| format!("could not run git to {what} (is git installed?)"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);

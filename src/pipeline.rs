@@ -19,6 +19,8 @@ pub struct Outcome {
     pub timings: Vec<(String, Duration)>,
     /// The packages this run checked, when not all of them.
     pub scope: Option<crate::scope::Scope>,
+    /// The lockfiles the checks parsed (`fleetward fix` plans from them).
+    pub lockfiles: checks::lockcache::LockCache,
 }
 
 /// The checks enabled for this run, in [`crate::registry::CHECKS`] order, and where the
@@ -191,5 +193,5 @@ pub fn run(
             fleet.packages.iter().enumerate().any(|(i, p)| p.name == u.service && scope.wants_package(i))
         });
     }
-    Outcome { db, fleet, findings, coverage, timings, scope }
+    Outcome { db, fleet, findings, coverage, timings, scope, lockfiles }
 }

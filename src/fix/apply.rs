@@ -87,21 +87,15 @@ fn locked(lockfile: &Path, name: &str, version: &str) -> bool {
     locked_versions(lockfile, name).iter().any(|v| v == version)
 }
 
-/// The versions of `name` the lockfile has (cargo writes `name` then `version`).
+/// The versions of `name` the lockfile has.
 fn locked_versions(lockfile: &Path, name: &str) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(lockfile) else { return Vec::new() };
-    let name_line = format!("name = \"{name}\"");
-    let mut out = Vec::new();
-    let mut lines = text.lines().map(str::trim);
-    while let Some(l) = lines.next() {
-        if l == name_line
-            && let Some(v) =
-                lines.next().and_then(|v| v.strip_prefix("version = \"")).and_then(|v| v.strip_suffix('"'))
-        {
-            out.push(v.to_string());
-        }
-    }
-    out
+    let packages = crate::checks::advisories::lockfile::parse(&text).unwrap_or_default();
+    packages
+        .iter()
+        .filter(|p| p.package.name.as_str() == name)
+        .map(|p| p.package.version.to_string())
+        .collect()
 }
 
 /// `cargo update --manifest-path M -p NAME@FROM --precise TO`.

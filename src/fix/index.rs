@@ -159,12 +159,8 @@ fn parse_cache_file(bytes: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| dirs::home_dir().map(|h| h.join(".cargo")))
-}
-
 fn sparse_cache_dirs() -> Vec<PathBuf> {
-    let Some(home) = cargo_home() else { return Vec::new() };
+    let Some(home) = crate::db::cargo_home() else { return Vec::new() };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("registry").join("index"))
         .into_iter()
         .flatten()
@@ -191,7 +187,7 @@ fn local_registry(dir: &Path) -> Option<PathBuf> {
             }
         }
     }
-    if let Some(home) = cargo_home() {
+    if let Some(home) = crate::db::cargo_home() {
         for name in ["config.toml", "config"] {
             let f = home.join(name);
             if f.is_file() && !files.iter().any(|(g, _)| g == &f) {

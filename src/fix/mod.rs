@@ -15,7 +15,6 @@ use crate::cli::{FixArgs, ListFormat};
 use crate::config::Policy;
 use crate::diag::Finding;
 use crate::pipeline::{self, Selection};
-use crate::workspace::Fleet;
 use crate::{ExitStatus, db};
 use anyhow::bail;
 use index::Index;
@@ -40,13 +39,13 @@ pub fn run(args: &FixArgs) -> anyhow::Result<ExitStatus> {
     let root = crate::commands::canonical_root(&args.path)?;
     let policy = crate::commands::load_policy(args.config.as_deref(), &root)?;
     let db_path = db::resolve_path(args.advisory_db.as_deref(), policy.advisories.db.as_deref())?;
-    // The clear message of a missing database, before any work.
-    let database = db::AdvisoryDb::open(&db_path)?;
-    drop(database);
+    db::require(&db_path)?;
+    // Opened once, while the fleet loads; every audit of this run shares its parsed advisories.
+    let database = db::Pending::start(db_path);
     let report = if args.open_pr {
-        pr::run(&root, &policy, &db_path, args)?
+        pr::run(&root, &policy, &database, args)?
     } else {
-        let mut audit = Audit::run(&root, &policy, &db_path, !args.no_index)?;
+        let mut audit = Audit::run(&root, &policy, &database, !args.no_index)?;
         if args.apply {
             let touched: Vec<String> = audit
                 .plans
@@ -66,7 +65,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<ExitStatus> {
             for ws in &mut audit.plans {
                 apply::apply(&root, ws);
             }
-            let after = Audit::run(&root, &policy, &db_path, false)?;
+            let after = Audit::run(&root, &policy, &database, false)?;
             for ws in &mut audit.plans {
                 let mut left: Vec<String> = after
                     .plans
@@ -121,7 +120,6 @@ fn status(report: &Report, applied: bool) -> ExitStatus {
 
 /// The audit of one tree and the plan made from it.
 pub struct Audit {
-    pub fleet: Fleet,
     pub plans: Vec<WorkspacePlan>,
     pub errors: Vec<String>,
 }
@@ -129,17 +127,21 @@ pub struct Audit {
 impl Audit {
     /// Run the advisories check on `root` and plan from its findings; `use_index` reads the
     /// registry index (else the advisories' ranges alone decide).
-    pub fn run(root: &Path, policy: &Policy, db_path: &Path, use_index: bool) -> anyhow::Result<Audit> {
-        let pending = db::Pending::start(db_path.to_path_buf());
+    pub fn run(
+        root: &Path,
+        policy: &Policy,
+        pending: &db::Pending,
+        use_index: bool,
+    ) -> anyhow::Result<Audit> {
         let selection = Selection { checks: vec!["advisories"], ..Selection::default() };
-        let outcome = pipeline::run(root, policy, &selection, Some(&pending), crate::commands::today());
+        let outcome = pipeline::run(root, policy, &selection, Some(pending), crate::commands::today());
         let database = match pending.get() {
             Ok(d) => d,
             Err(e) => bail!("{e}"),
         };
         let index_for =
             |dir: &str| if use_index { Index::for_workspace(&root.join(dir)) } else { Index::none() };
-        let plans = plan::plan(&outcome.fleet, &outcome.findings, database, &index_for);
+        let plans = plan::plan(&outcome.fleet, &outcome.lockfiles, &outcome.findings, database, &index_for);
         if let Some(e) = database.errors().first() {
             bail!("the advisory database at {} is not usable: {e}", database.path.display());
         }
@@ -149,7 +151,7 @@ impl Audit {
             .filter(|f| f.rule == crate::diag::PARSE_ERROR)
             .map(|f: &Finding| format!("{}:{}: {}", f.location.file, f.location.span.line, f.message))
             .collect();
-        Ok(Audit { fleet: outcome.fleet, plans, errors })
+        Ok(Audit { plans, errors })
     }
 }
 

@@ -14,6 +14,7 @@
 
 use super::index::Index;
 use crate::checks::advisories::{Graph, VULNERABILITY, lockfile::LockPackage};
+use crate::checks::lockcache::LockCache;
 use crate::db::AdvisoryDb;
 use crate::diag::{Finding, Severity};
 use crate::versions::{compatible, lower_bounds};
@@ -137,6 +138,7 @@ struct Vulnerable {
 /// already applied there). `index_for` gives the registry index of a workspace directory.
 pub fn plan(
     fleet: &Fleet,
+    lockfiles: &LockCache,
     findings: &[Finding],
     db: &AdvisoryDb,
     index_for: &dyn Fn(&str) -> Index,
@@ -175,11 +177,11 @@ pub fn plan(
                 None if dir == "." => (".".to_string(), "Cargo.toml".to_string()),
                 None => (dir.to_string(), format!("{dir}/Cargo.toml")),
             };
-        let Ok(text) = std::fs::read_to_string(fleet.root.join(lockfile)) else { continue };
-        let Ok(packages) = crate::checks::advisories::lockfile::parse(&text) else { continue };
-        let graph = Graph::new(&packages);
+        // The audit parsed it; one it could not read has no vulnerable package to plan.
+        let Some(Ok(parsed)) = lockfiles.get(lockfile) else { continue };
+        let (packages, graph) = (&parsed.packages, parsed.graph());
         let index = index_for(&ws_dir);
-        let lock = Lock { fleet, graph: &graph, packages: &packages, lockfile, ws_manifest: &ws_manifest };
+        let lock = Lock { fleet, graph: &graph, packages, lockfile, ws_manifest: &ws_manifest };
         let mut plan = WorkspacePlan {
             workspace: ws_dir.clone(),
             service: None,
@@ -384,7 +386,11 @@ fn local_edits(
             Some(if d.workspace_inherited {
                 Edit {
                     manifest: lock.ws_manifest.to_string(),
-                    line: workspace_dep_line(&lock.fleet.root.join(lock.ws_manifest), &d.name),
+                    line: lock
+                        .fleet
+                        .settings_of(lock.ws_manifest)
+                        .and_then(|s| s.workspace_deps.get(&d.name))
+                        .map_or(1, |spot| spot.line),
                     table: "workspace.dependencies".to_string(),
                     target: None,
                     key: d.name.clone(),
@@ -409,29 +415,6 @@ fn local_edits(
 
 fn req_of(req: Option<&str>) -> Option<VersionReq> {
     VersionReq::parse(req.unwrap_or("*")).ok()
-}
-
-/// The line of `key` in `[workspace.dependencies]` of the root manifest (1 when not found).
-fn workspace_dep_line(path: &std::path::Path, key: &str) -> u32 {
-    let Ok(text) = std::fs::read_to_string(path) else { return 1 };
-    let mut inside = false;
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            inside = t == "[workspace.dependencies]" || t == format!("[workspace.dependencies.{key}]");
-            if t == format!("[workspace.dependencies.{key}]") {
-                return i as u32 + 1;
-            }
-            continue;
-        }
-        if inside
-            && let Some(rest) = t.strip_prefix(key)
-            && (rest.trim_start().starts_with('=') || rest.starts_with('.'))
-        {
-            return i as u32 + 1;
-        }
-    }
-    1
 }
 
 /// The requirement `old` rewritten to admit `to` and nothing older: its operator and, when

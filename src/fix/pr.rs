@@ -103,7 +103,12 @@ impl Drop for Worktree {
     }
 }
 
-pub fn run(root: &Path, policy: &Policy, db_path: &Path, args: &FixArgs) -> anyhow::Result<Report> {
+pub fn run(
+    root: &Path,
+    policy: &Policy,
+    database: &crate::db::Pending,
+    args: &FixArgs,
+) -> anyhow::Result<Report> {
     git::ensure_repo(root)?;
     let dirty = git::dirty(root, &[])?;
     if !dirty.is_empty() {
@@ -139,7 +144,7 @@ pub fn run(root: &Path, policy: &Policy, db_path: &Path, args: &FixArgs) -> anyh
         Some(_) => policy.clone(),
         None => crate::commands::load_policy(None, &wroot)?,
     };
-    let audit = Audit::run(&wroot, &policy, db_path, !args.no_index)?;
+    let audit = Audit::run(&wroot, &policy, database, !args.no_index)?;
     let mut plans = if policy.fix.per_service { per_service(audit.plans) } else { audit.plans };
     let mut opened = Vec::new();
     for ws in &mut plans {
@@ -220,22 +225,10 @@ fn commit(tree: &Path, message: &str, date: &str) -> anyhow::Result<String> {
     if !configured("user.email") {
         c.args(["-c", "user.email=fleetward@users.noreply.github.com"]);
     }
-    c.args(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "--file", "-"])
+    c.args(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message])
         .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().context("could not run git commit")?;
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().context("git commit's input")?;
-        stdin.write_all(message.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!("git could not commit the fixes: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
+        .env("GIT_COMMITTER_DATE", date);
+    git::output(c, "commit the fixes")?;
     git::run(tree, &["rev-parse", "HEAD"], "read the new commit")
 }
 
