@@ -120,6 +120,11 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
     rules().iter().find(|r| r.id == id).or_else(|| user_rules().into_iter().find(|r| r.id == id))
 }
 
+/// The severity rule `id` is documented with (`medium` for an id no pack has).
+pub fn severity(id: &str) -> Severity {
+    rule(id).map_or(Severity::Medium, |r| r.severity)
+}
+
 static USER_RULES: std::sync::RwLock<Vec<&'static Rule>> = std::sync::RwLock::new(Vec::new());
 
 /// Make the rules of the policy (user packs, `[[banned.deny]]` entries) known to [`rule`], so

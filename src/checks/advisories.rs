@@ -56,7 +56,7 @@ pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
             sink.push(
                 Finding::new(
                     EXPIRED_EXCEPTION,
-                    default_severity(EXPIRED_EXCEPTION),
+                    registry::severity(EXPIRED_EXCEPTION),
                     format!("the ignore of {} expired on {expires}: it no longer applies", ignore.id),
                     at,
                 )
@@ -67,7 +67,7 @@ pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
             sink.push(
                 Finding::new(
                     UNUSED_EXCEPTION,
-                    default_severity(UNUSED_EXCEPTION),
+                    registry::severity(UNUSED_EXCEPTION),
                     format!("the ignore of {} matched no finding", ignore.id),
                     at,
                 )
@@ -88,7 +88,7 @@ pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
             sink.push(
                 Finding::new(
                     STALE_DATABASE,
-                    default_severity(STALE_DATABASE),
+                    registry::severity(STALE_DATABASE),
                     format!(
                         "the advisory database is {age} days old (newest advisory {newest}), more than the {max_age} days the policy allows"
                     ),
@@ -105,10 +105,6 @@ struct IgnoreScope<'a> {
     ignores: &'a [&'a AdvisoryIgnore],
     active: &'a [bool],
     used: &'a [AtomicBool],
-}
-
-fn default_severity(rule: &str) -> Severity {
-    registry::rule(rule).map_or(Severity::Medium, |r| r.severity)
 }
 
 /// Whether a run scoped to some packages audits `lockfile`: one of its packages is checked (a
@@ -157,7 +153,7 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
             let cvss = meta.cvss.as_ref().map(|c| (c.score() * 10.0).round() / 10.0);
             let severity = match (rule, cvss) {
                 (VULNERABILITY, Some(score)) => Severity::from_cvss(score),
-                _ => default_severity(rule),
+                _ => registry::severity(rule),
             };
             let name = pkg.name.as_str();
             let version = pkg.version.to_string();

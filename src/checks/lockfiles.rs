@@ -8,8 +8,7 @@ use crate::workspace::PackageKind;
 pub const MISSING_LOCKFILE: &str = "manifest/missing-lockfile";
 
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
-    let severity =
-        registry::rule(MISSING_LOCKFILE).map(|r| r.severity).unwrap_or(crate::diag::Severity::Medium);
+    let severity = registry::severity(MISSING_LOCKFILE);
     let services =
         ctx.fleet.packages.iter().filter(|p| p.kind == PackageKind::Service && p.lockfile.is_none());
     // `[[manifest.service]] skip = true` turns off every manifest rule for those services.

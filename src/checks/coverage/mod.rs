@@ -17,7 +17,7 @@ mod paths;
 
 use crate::baseline::Baseline;
 use crate::checks::CheckCtx;
-use crate::diag::{CoverageInfo, Finding, Location, Severity, Sink, Span, parse_error};
+use crate::diag::{CoverageInfo, Finding, Location, Sink, Span, parse_error};
 use crate::workspace::Package;
 use cfg::{Effective, MissingFiles};
 use model::{FileCoverage, Format, Measured, Metric, ReadError, ReportData};
@@ -214,7 +214,7 @@ pub fn check(ctx: &CheckCtx<'_>, inputs: &Inputs, sink: &Sink) -> Option<Summary
             sink.push(
                 Finding::new(
                     UNMATCHED_REPORT,
-                    severity(UNMATCHED_REPORT),
+                    crate::registry::severity(UNMATCHED_REPORT),
                     message,
                     Location::new(source.location_file(ctx), Span::line(1)),
                 )
@@ -464,10 +464,6 @@ fn unreported_files(
         .collect()
 }
 
-fn severity(rule: &str) -> Severity {
-    crate::registry::rule(rule).map_or(Severity::Medium, |r| r.severity)
-}
-
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -507,7 +503,7 @@ fn finding(
         .ok()
         .and_then(|t| t.lines().position(|l| l.trim() == "[package]"))
         .map_or(1, |i| i as u32 + 1);
-    Finding::new(rule, severity(rule), message, Location::new(&p.manifest, Span::line(line)))
+    Finding::new(rule, crate::registry::severity(rule), message, Location::new(&p.manifest, Span::line(line)))
         .with_key(metric.as_str())
         .with_services(vec![p.name.clone()])
         .with_coverage(info)

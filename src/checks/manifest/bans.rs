@@ -10,7 +10,7 @@ use super::cfg::{Ban, BanAllow};
 use super::lock::{self, Lock};
 use crate::checks::CheckCtx;
 use crate::checks::advisories::{EXPIRED_EXCEPTION, UNUSED_EXCEPTION};
-use crate::diag::{Finding, Location, Related, Severity, Sink, Span, Suppression, SuppressionKind};
+use crate::diag::{Finding, Location, Related, Sink, Span, Suppression, SuppressionKind};
 use crate::registry;
 use crate::versions;
 use crate::workspace::{Dependency, Package};
@@ -19,10 +19,6 @@ use semver::Version;
 use std::collections::{BTreeSet, HashMap};
 
 pub const BANNED_CRATE: &str = "manifest/banned-crate";
-
-fn severity(rule: &str, default: Severity) -> Severity {
-    registry::rule(rule).map_or(default, |r| r.severity)
-}
 
 /// One banned use found in one package, before the allow-lists.
 struct Hit {
@@ -85,7 +81,7 @@ pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
                 sink.push(
                     Finding::new(
                         EXPIRED_EXCEPTION,
-                        severity(EXPIRED_EXCEPTION, Severity::Medium),
+                        registry::severity(EXPIRED_EXCEPTION),
                         format!(
                             "the allow of banned crate {} for {} expired on {expires}: it no longer applies",
                             ban.name,
@@ -100,7 +96,7 @@ pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
                 sink.push(
                     Finding::new(
                         UNUSED_EXCEPTION,
-                        severity(UNUSED_EXCEPTION, Severity::Info),
+                        registry::severity(UNUSED_EXCEPTION),
                         format!(
                             "the allow of banned crate {} for {} matched no finding",
                             ban.name,
@@ -197,7 +193,7 @@ fn direct_hit(p: &Package, ban: &Ban, d: &Dependency, shown: Option<&str>, versi
     let message = format!("{} depends on banned crate {what}{renamed}: {}", p.name, ban.reason);
     let finding = Finding::new(
         BANNED_CRATE,
-        severity(BANNED_CRATE, Severity::High),
+        registry::severity(BANNED_CRATE),
         message,
         Location::new(p.manifest.clone(), Span::line(d.line)),
     )
@@ -242,7 +238,7 @@ fn transitive_hit(
     }
     let finding = Finding::new(
         BANNED_CRATE,
-        severity(BANNED_CRATE, Severity::High),
+        registry::severity(BANNED_CRATE),
         message,
         Location::new(
             l.rel.clone(),

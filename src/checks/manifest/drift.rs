@@ -13,7 +13,7 @@
 use super::cfg::{DriftCrates, DriftLevel, ManifestPolicy};
 use super::lock::{self, Lock};
 use crate::checks::CheckCtx;
-use crate::diag::{Finding, Location, Severity, Sink, Span};
+use crate::diag::{Finding, Location, Sink, Span};
 use crate::registry;
 use crate::workspace::{DepSource, Dependency, Package};
 use semver::{Version, VersionReq};
@@ -23,10 +23,6 @@ pub const VERSION_DRIFT: &str = "manifest/version-drift";
 pub const DUPLICATE_VERSIONS: &str = "manifest/duplicate-versions";
 
 use crate::versions::{self, Class};
-
-fn severity(rule: &str, default: Severity) -> Severity {
-    registry::rule(rule).map_or(default, |r| r.severity)
-}
 
 /// Whether the policy asks for drift or duplicate checks (the lockfiles are read only then).
 pub fn wanted(policy: &super::cfg::ManifestPolicy) -> bool {
@@ -138,7 +134,7 @@ fn drift(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>) -> Vec<Finding> {
         }
     }
 
-    let rule_severity = severity(VERSION_DRIFT, Severity::Medium);
+    let rule_severity = registry::severity(VERSION_DRIFT);
     let mut out = Vec::new();
     for (krate, uses) in uses {
         // Packages per class (a package is told apart by its manifest).
@@ -269,7 +265,7 @@ fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, max: u32) -> Vec<Finding> {
         out.push(
             Finding::new(
                 DUPLICATE_VERSIONS,
-                severity(DUPLICATE_VERSIONS, Severity::Low),
+                registry::severity(DUPLICATE_VERSIONS),
                 format!(
                     "{} versions of {name} in {}, more than the {max} allowed: {}",
                     versions.len(),

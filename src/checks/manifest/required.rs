@@ -4,7 +4,7 @@
 use super::cfg::RequiredCrate;
 use super::lock::{self, Lock};
 use crate::checks::CheckCtx;
-use crate::diag::{Finding, Location, Severity, Sink, Span};
+use crate::diag::{Finding, Location, Sink, Span};
 use crate::registry;
 use crate::versions;
 use crate::workspace::{Package, PackageKind};
@@ -14,7 +14,7 @@ pub const MISSING_REQUIRED: &str = "manifest/missing-required-crate";
 
 pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
-    let severity = registry::rule(MISSING_REQUIRED).map_or(Severity::Medium, |r| r.severity);
+    let severity = registry::severity(MISSING_REQUIRED);
     for req in &policy.required {
         let services = ctx.fleet.packages.iter().filter(|p| {
             p.kind == PackageKind::Service

@@ -12,7 +12,7 @@
 use super::sources::{Grouped, Item};
 use crate::checks::CheckCtx;
 use crate::checks::manifest::cfg::Require;
-use crate::diag::{Severity, Sink};
+use crate::diag::Sink;
 use crate::workspace::{
     Fleet, LintsDecl, Package, PackageFields, PackageKind, Setting, SettingValue, Settings, Spot,
 };
@@ -23,13 +23,6 @@ pub const SERVICE_PUBLISHABLE: &str = "manifest/service-publishable";
 pub const MISSING_LICENSE: &str = "manifest/missing-license";
 pub const RELEASE_OVERFLOW_CHECKS: &str = "manifest/release-overflow-checks";
 pub const RELEASE_PANIC: &str = "manifest/release-panic";
-
-fn default_severity(rule: &str) -> Severity {
-    match rule {
-        UNSAFE_CODE_NOT_FORBIDDEN | RELEASE_OVERFLOW_CHECKS => Severity::Medium,
-        _ => Severity::Low,
-    }
-}
 
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
@@ -56,7 +49,7 @@ pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
         }
         pkg.profile(&r, &mut out);
     }
-    out.emit(sink, default_severity);
+    out.emit(sink);
 }
 
 /// Where a finding goes: `spot` of `file`, reached from the package's `via` (its

@@ -6,9 +6,9 @@
 //! `[workspace.dependencies]` entry: it is reported once, at that entry, with every package
 //! that uses it (and for which its kind counts) as services.
 
-use super::cfg::{ManifestPolicy, Sources};
+use super::cfg::Sources;
 use crate::checks::CheckCtx;
-use crate::diag::{Finding, Location, Related, Severity, Sink, Span};
+use crate::diag::{Finding, Location, Related, Sink, Span};
 use crate::registry;
 use crate::workspace::{DepKind, DepSource, Dependency, Fleet, Package};
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,9 +77,9 @@ impl Grouped {
         }
     }
 
-    pub(super) fn emit(self, sink: &Sink, default: fn(&str) -> Severity) {
+    pub(super) fn emit(self, sink: &Sink) {
         for ((rule, file, span, message), Gathered { key, help, services, related }) in self.map {
-            let severity = registry::rule(rule).map_or_else(|| default(rule), |r| r.severity);
+            let severity = registry::severity(rule);
             let related = related
                 .into_iter()
                 .map(|(file, span, message)| Related { location: Location::new(file, span), message })
@@ -95,27 +95,11 @@ impl Grouped {
     }
 }
 
-/// Whether dependencies of `kind` count under the policy.
-pub(super) fn counts(policy: &ManifestPolicy, kind: DepKind) -> bool {
-    match kind {
-        DepKind::Normal => true,
-        DepKind::Dev => policy.dev_dependencies,
-        DepKind::Build => policy.build_dependencies,
-    }
-}
-
-fn default_severity(rule: &str) -> Severity {
-    match rule {
-        GIT_WITHOUT_REV | WILDCARD_REQUIREMENT => Severity::Medium,
-        _ => Severity::High,
-    }
-}
-
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
     let mut out = Grouped::default();
     for p in ctx.fleet.packages.iter().filter(|p| !policy.skips(p)) {
-        for d in p.dependencies.iter().filter(|d| counts(policy, d.kind)) {
+        for d in p.dependencies.iter().filter(|d| super::lock::counts(policy, d.kind)) {
             let Some((file, span, inherited)) = place(ctx.fleet, p, d) else { continue };
             for problem in problems(&policy.sources, d, inherited) {
                 let related = inherited.then(|| {
@@ -134,7 +118,7 @@ pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
             }
         }
     }
-    out.emit(sink, default_severity);
+    out.emit(sink);
 }
 
 /// Where dependency `d` of `p` is declared: its entry in `p`'s manifest, or, inherited, its
