@@ -157,7 +157,7 @@ fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &Ignore
             };
             let name = pkg.name.as_str();
             let version = pkg.version.to_string();
-            let line = parsed.lines[idx];
+            let line = packages[idx].line;
 
             let reaching: Vec<&Package> =
                 roots.iter().filter(|(_, reach)| reach[idx]).map(|(p, _)| *p).collect();
@@ -277,45 +277,6 @@ pub(crate) fn error_position(message: &str) -> (u32, u32) {
     re.captures(message).and_then(|c| Some((c[1].parse().ok()?, c[2].parse().ok()?))).unwrap_or((1, 1))
 }
 
-/// (name, version, source) of every `[[package]]` block -> 1-based line of its `name = ` line.
-pub(crate) fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
-    fn value(line: &str, key: &str) -> Option<String> {
-        let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim();
-        Some(rest.trim_matches('"').to_string())
-    }
-    let mut map = HashMap::new();
-    let mut current: Option<(u32, String, String, Option<String>)> = None;
-    let mut flush = |c: Option<(u32, String, String, Option<String>)>| {
-        if let Some((line, name, version, source)) = c
-            && line > 0
-        {
-            map.entry((name, version, source)).or_insert(line);
-        }
-    };
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            flush(current.take());
-            if line == "[[package]]" {
-                current = Some((0, String::new(), String::new(), None));
-            }
-            continue;
-        }
-        if let Some(c) = current.as_mut() {
-            if let Some(v) = value(line, "name") {
-                c.0 = i as u32 + 1;
-                c.1 = v;
-            } else if let Some(v) = value(line, "version") {
-                c.2 = v;
-            } else if let Some(v) = value(line, "source") {
-                c.3 = Some(v);
-            }
-        }
-    }
-    flush(current);
-    map
-}
-
 /// The lockfile's dependency graph, by package index.
 /// A lockfile's dependency graph: each entry's dependencies resolved to entries.
 pub struct Graph<'a> {
@@ -399,14 +360,6 @@ impl<'a> Graph<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn package_lines_find_the_name_line() {
-        let text = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
-        let m = package_lines(text);
-        assert_eq!(m[&("a".into(), "1.0.0".into(), Some("registry+x".into()))], 4);
-        assert_eq!(m[&("b".into(), "2.0.0".into(), None)], 9);
-    }
 
     #[test]
     fn error_position_reads_toml_messages() {

@@ -2,8 +2,8 @@
 //! (`advisories`, `manifest`) and in whichever order they ask: the first to ask parses it,
 //! the others wait for that result.
 
+use super::advisories::Graph;
 use super::advisories::lockfile::{self, LockPackage};
-use super::advisories::{Graph, package_lines};
 use crate::diag::{self, Finding};
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,8 +15,6 @@ pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 /// One parsed `Cargo.lock`.
 pub struct Parsed {
     pub packages: Vec<LockPackage>,
-    /// 1-based line of each entry's `name = ` line.
-    pub lines: Vec<u32>,
     /// The entries each entry depends on (lockfile order).
     pub edges: Vec<Vec<usize>>,
 }
@@ -80,19 +78,6 @@ fn load(root: &Path, rel: &str) -> Loaded {
             return fail(line, col, format!("invalid Cargo.lock: {first}"));
         }
     };
-    let by_key = package_lines(&text);
-    let lines = packages
-        .iter()
-        .map(|l| {
-            let p = &l.package;
-            let key = (
-                p.name.as_str().to_string(),
-                p.version.to_string(),
-                p.source.as_ref().map(|s| s.to_string()),
-            );
-            by_key.get(&key).copied().unwrap_or(1)
-        })
-        .collect();
     let edges = Graph::new(&packages).into_edges();
-    Ok(Arc::new(Parsed { packages, lines, edges }))
+    Ok(Arc::new(Parsed { packages, edges }))
 }

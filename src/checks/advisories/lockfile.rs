@@ -5,12 +5,15 @@
 
 use rustsec::package::{Name, Package};
 use rustsec::{Lockfile, SourceId, Version};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 /// One `[[package]]` with its dependencies as written (name, version, source).
 pub struct LockPackage {
     pub package: Package,
     pub deps: Vec<(String, Option<String>, Option<String>)>,
+    /// 1-based line of its `name = ` line (where findings about it point).
+    pub line: u32,
 }
 
 /// The entry of fleet package `p`: a package with no source (path or workspace member) of the
@@ -29,6 +32,7 @@ pub fn parse(text: &str) -> Result<Vec<LockPackage>, String> {
         return Ok(packages);
     }
     let lockfile = Lockfile::from_str(text).map_err(|e| e.to_string())?;
+    let lines = package_lines(text);
     Ok(lockfile
         .packages
         .into_iter()
@@ -44,9 +48,54 @@ pub fn parse(text: &str) -> Result<Vec<LockPackage>, String> {
                     )
                 })
                 .collect();
-            LockPackage { package: p, deps }
+            let key = (
+                p.name.as_str().to_string(),
+                p.version.to_string(),
+                p.source.as_ref().map(|s| s.to_string()),
+            );
+            let line = lines.get(&key).copied().unwrap_or(1);
+            LockPackage { package: p, deps, line }
         })
         .collect())
+}
+
+/// (name, version, source) of every `[[package]]` block -> 1-based line of its `name = ` line.
+fn package_lines(text: &str) -> HashMap<(String, String, Option<String>), u32> {
+    fn value(line: &str, key: &str) -> Option<String> {
+        let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim();
+        Some(rest.trim_matches('"').to_string())
+    }
+    let mut map = HashMap::new();
+    let mut current: Option<(u32, String, String, Option<String>)> = None;
+    let mut flush = |c: Option<(u32, String, String, Option<String>)>| {
+        if let Some((line, name, version, source)) = c
+            && line > 0
+        {
+            map.entry((name, version, source)).or_insert(line);
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            flush(current.take());
+            if line == "[[package]]" {
+                current = Some((0, String::new(), String::new(), None));
+            }
+            continue;
+        }
+        if let Some(c) = current.as_mut() {
+            if let Some(v) = value(line, "name") {
+                c.0 = i as u32 + 1;
+                c.1 = v;
+            } else if let Some(v) = value(line, "version") {
+                c.2 = v;
+            } else if let Some(v) = value(line, "source") {
+                c.3 = Some(v);
+            }
+        }
+    }
+    flush(current);
+    map
 }
 
 fn unquote(s: &str) -> Option<&str> {
@@ -54,6 +103,7 @@ fn unquote(s: &str) -> Option<&str> {
 }
 
 struct Partial {
+    line: u32,
     name: Option<String>,
     version: Option<String>,
     source: Option<String>,
@@ -74,7 +124,7 @@ impl Partial {
             dependencies: Vec::new(),
             replace: None,
         };
-        Some(LockPackage { package, deps: self.deps })
+        Some(LockPackage { package, deps: self.deps, line: self.line })
     }
 }
 
@@ -97,7 +147,7 @@ pub fn parse_fast(text: &str) -> Option<Vec<LockPackage>> {
     let mut current: Option<Partial> = None;
     let mut in_deps = false;
     let mut skipping = false; // inside [metadata] or [[patch.unused]]
-    for raw in text.lines() {
+    for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -117,7 +167,8 @@ pub fn parse_fast(text: &str) -> Option<Vec<LockPackage>> {
             match line {
                 "[[package]]" => {
                     skipping = false;
-                    current = Some(Partial { name: None, version: None, source: None, deps: Vec::new() });
+                    current =
+                        Some(Partial { line: 1, name: None, version: None, source: None, deps: Vec::new() });
                 }
                 "[metadata]" | "[[patch.unused]]" => skipping = true,
                 _ => return None,
@@ -137,7 +188,10 @@ pub fn parse_fast(text: &str) -> Option<Vec<LockPackage>> {
             return None;
         };
         match key {
-            "name" => p.name = Some(unquote(value)?.to_string()),
+            "name" => {
+                p.name = Some(unquote(value)?.to_string());
+                p.line = i as u32 + 1;
+            }
             "version" => p.version = Some(unquote(value)?.to_string()),
             "source" => p.source = Some(unquote(value)?.to_string()),
             "checksum" => {
@@ -160,6 +214,26 @@ pub fn parse_fast(text: &str) -> Option<Vec<LockPackage>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_lines_find_the_name_line() {
+        let text = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
+        let m = package_lines(text);
+        assert_eq!(m[&("a".into(), "1.0.0".into(), Some("registry+x".into()))], 4);
+        assert_eq!(m[&("b".into(), "2.0.0".into(), None)], 9);
+    }
+
+    #[test]
+    fn both_readers_know_each_name_line() {
+        let text = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
+        let fast: Vec<u32> = parse_fast(text).unwrap().iter().map(|p| p.line).collect();
+        assert_eq!(fast, [4, 8]);
+        // A one-line `dependencies` array sends it to cargo-lock, which knows the lines too.
+        let odd = text.replace("version = \"1.0.0\"\n", "version = \"1.0.0\"\ndependencies = [\"b\"]\n");
+        assert!(parse_fast(&odd).is_none());
+        let slow: Vec<u32> = parse(&odd).unwrap().iter().map(|p| p.line).collect();
+        assert_eq!(slow, [4, 9]);
+    }
 
     /// The fast reader and cargo-lock agree on every lockfile in the repository's fixtures and
     /// in the shared corpus when present.

@@ -82,7 +82,7 @@ impl Lock {
 
     /// 1-based line of entry `i`'s `name = ` line.
     pub fn line(&self, i: usize) -> u32 {
-        self.parsed.lines[i]
+        self.parsed.packages[i].line
     }
 
     pub fn name(&self, i: usize) -> &str {
