@@ -19,7 +19,8 @@ pub struct Outcome {
     pub timings: Vec<(String, Duration)>,
     /// The packages this run checked, when not all of them.
     pub scope: Option<crate::scope::Scope>,
-    /// The lockfiles the checks parsed (`fleetward fix` plans from them).
+    /// The lockfiles the checks parsed, kept with `Selection::keep_lockfiles` (`fleetward fix`
+    /// plans from them).
     pub lockfiles: checks::lockcache::LockCache,
 }
 
@@ -35,6 +36,8 @@ pub struct Selection {
     pub scope: Option<crate::scope::Request>,
     /// Show a progress bar when the run is long and standard error a terminal.
     pub progress: bool,
+    /// Keep the parsed lockfiles in [`Outcome::lockfiles`] for the caller.
+    pub keep_lockfiles: bool,
     /// The repository's root when the scanned root is a copy of it (`--staged` scans the index
     /// written out): the cache is kept under it and database paths are shown relative to it.
     pub cache_root: Option<std::path::PathBuf>,
@@ -80,7 +83,12 @@ pub fn run(
         )),
         _ => None,
     };
-    let lockfiles = checks::lockcache::LockCache::new(&fleet.root, &fleet.lockfiles);
+    // Lockfiles are kept between their readers: the audit, the manifest rules that walk them,
+    // and a caller that plans from them (`fleetward fix`).
+    let readers = usize::from(selection.enabled("advisories"))
+        + usize::from(selection.enabled("manifest") && checks::manifest::reads_lockfiles(&policy.manifest))
+        + usize::from(selection.keep_lockfiles);
+    let lockfiles = checks::lockcache::LockCache::new(&fleet.root, &fleet.lockfiles, readers);
     let ctx = CheckCtx {
         fleet: &fleet,
         policy,

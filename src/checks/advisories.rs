@@ -124,7 +124,7 @@ fn wanted(ctx: &CheckCtx<'_>, lockfile: &str) -> bool {
 fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &IgnoreScope<'_>) -> Vec<Finding> {
     let parsed = match ctx.lockfiles.get(rel) {
         Some(Ok(p)) => p,
-        Some(Err(problem)) => return vec![(**problem).clone()],
+        Some(Err(problem)) => return vec![*problem],
         None => return Vec::new(),
     };
     let packages = &parsed.packages;

@@ -33,20 +33,29 @@ pub type Loaded = Result<Arc<Parsed>, Box<Finding>>;
 pub struct LockCache {
     root: std::path::PathBuf,
     slots: HashMap<String, OnceLock<Loaded>>,
+    /// Whether parsed lockfiles are kept for the next reader.
+    shared: bool,
 }
 
 impl LockCache {
-    /// A cache for the lockfiles `rels` under `root` (nothing is read yet).
-    pub fn new(root: &Path, rels: &[String]) -> LockCache {
+    /// A cache for the lockfiles `rels` under `root` (nothing is read yet); `readers` is how
+    /// many checks or callers will ask for each (more than one: results are kept).
+    pub fn new(root: &Path, rels: &[String], readers: usize) -> LockCache {
         LockCache {
             root: root.to_path_buf(),
             slots: rels.iter().map(|r| (r.clone(), OnceLock::new())).collect(),
+            shared: readers > 1,
         }
     }
 
-    /// The lockfile `rel`, parsed on first use; `None` when it is not one of the run's.
-    pub fn get(&self, rel: &str) -> Option<&Loaded> {
-        Some(self.slots.get(rel)?.get_or_init(|| load(&self.root, rel)))
+    /// The lockfile `rel`, parsed on first use (kept when shared); `None` when it is not one of
+    /// the run's.
+    pub fn get(&self, rel: &str) -> Option<Loaded> {
+        let slot = self.slots.get(rel)?;
+        if !self.shared {
+            return Some(load(&self.root, rel));
+        }
+        Some(slot.get_or_init(|| load(&self.root, rel)).clone())
     }
 }
 

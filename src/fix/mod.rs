@@ -133,7 +133,8 @@ impl Audit {
         pending: &db::Pending,
         use_index: bool,
     ) -> anyhow::Result<Audit> {
-        let selection = Selection { checks: vec!["advisories"], ..Selection::default() };
+        let selection =
+            Selection { checks: vec!["advisories"], keep_lockfiles: true, ..Selection::default() };
         let outcome = pipeline::run(root, policy, &selection, Some(pending), crate::commands::today());
         let database = match pending.get() {
             Ok(d) => d,

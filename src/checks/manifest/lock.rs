@@ -56,7 +56,7 @@ pub fn load_all(ctx: &CheckCtx<'_>) -> HashMap<String, Lock> {
 }
 
 fn load(ctx: &CheckCtx<'_>, rel: &str) -> Option<Lock> {
-    let parsed = ctx.lockfiles.get(rel)?.as_ref().ok()?.clone();
+    let parsed = ctx.lockfiles.get(rel)?.ok()?;
     let mut edges = parsed.edges.clone();
     for e in &mut edges {
         e.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));

@@ -14,14 +14,15 @@ pub mod sources;
 use super::CheckCtx;
 use crate::diag::Sink;
 
+/// Whether the policy asks for a rule family that reads lockfiles.
+pub fn reads_lockfiles(policy: &cfg::ManifestPolicy) -> bool {
+    policy.configured && (bans::wanted(policy) || drift::wanted(policy) || !policy.required.is_empty())
+}
+
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
     // Each lockfile is parsed once for the bans and the drift rules.
-    let locks = if bans::wanted(policy) || drift::wanted(policy) || !policy.required.is_empty() {
-        lock::load_all(ctx)
-    } else {
-        Default::default()
-    };
+    let locks = if reads_lockfiles(policy) { lock::load_all(ctx) } else { Default::default() };
     bans::check(ctx, &locks, sink);
     drift::check(ctx, &locks, sink);
     required::check(ctx, &locks, sink);
