@@ -7,7 +7,7 @@ use super::advisories::lockfile::{self, LockPackage};
 use crate::diag::{self, Finding};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// Lockfiles larger than this are reported, not parsed.
 pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -32,30 +32,36 @@ pub type Loaded = Result<Arc<Parsed>, Box<Finding>>;
 #[derive(Default)]
 pub struct LockCache {
     root: std::path::PathBuf,
-    slots: HashMap<String, OnceLock<Loaded>>,
-    /// Whether parsed lockfiles are kept for the next reader.
-    shared: bool,
+    slots: HashMap<String, Mutex<Slot>>,
+}
+
+/// A lockfile parsed for the readers still to come, and how many those are.
+#[derive(Default)]
+struct Slot {
+    loaded: Option<Loaded>,
+    readers_left: usize,
 }
 
 impl LockCache {
     /// A cache for the lockfiles `rels` under `root` (nothing is read yet); `readers` is how
-    /// many checks or callers will ask for each (more than one: results are kept).
+    /// many checks or callers will ask for each. A lockfile is kept only until its last reader
+    /// has it (a reader that skips one leaves it kept until the run ends).
     pub fn new(root: &Path, rels: &[String], readers: usize) -> LockCache {
-        LockCache {
-            root: root.to_path_buf(),
-            slots: rels.iter().map(|r| (r.clone(), OnceLock::new())).collect(),
-            shared: readers > 1,
-        }
+        let slot = || Mutex::new(Slot { loaded: None, readers_left: readers });
+        LockCache { root: root.to_path_buf(), slots: rels.iter().map(|r| (r.clone(), slot())).collect() }
     }
 
-    /// The lockfile `rel`, parsed on first use (kept when shared); `None` when it is not one of
-    /// the run's.
+    /// The lockfile `rel`, parsed by its first reader; `None` when it is not one of the run's.
+    /// The others wait for that parse rather than parse it again.
     pub fn get(&self, rel: &str) -> Option<Loaded> {
-        let slot = self.slots.get(rel)?;
-        if !self.shared {
-            return Some(load(&self.root, rel));
-        }
-        Some(slot.get_or_init(|| load(&self.root, rel)).clone())
+        let mut slot = self.slots.get(rel)?.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let loaded = match &slot.loaded {
+            Some(l) => l.clone(),
+            None => load(&self.root, rel),
+        };
+        slot.readers_left = slot.readers_left.saturating_sub(1);
+        slot.loaded = (slot.readers_left > 0).then(|| loaded.clone());
+        Some(loaded)
     }
 }
 

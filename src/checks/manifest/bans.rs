@@ -14,14 +14,13 @@ use crate::diag::{Finding, Location, Related, Sink, Span, Suppression, Suppressi
 use crate::registry;
 use crate::versions;
 use crate::workspace::{Dependency, Package};
-use rayon::prelude::*;
 use semver::Version;
 use std::collections::{BTreeSet, HashMap};
 
 pub const BANNED_CRATE: &str = "manifest/banned-crate";
 
 /// One banned use found in one package, before the allow-lists.
-struct Hit {
+pub struct Hit {
     finding: Finding,
     /// The banned crate's version (for keys of two versions in one file).
     version: String,
@@ -32,19 +31,12 @@ pub fn wanted(policy: &super::cfg::ManifestPolicy) -> bool {
     !policy.bans.is_empty()
 }
 
-pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
+/// Report the banned uses found per package (by [`hits`]), with the allow-lists applied.
+pub fn report(ctx: &CheckCtx<'_>, per_package: Vec<(&Package, Vec<(usize, Hit)>)>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
     if !wanted(policy) {
         return;
     }
-    let per_package: Vec<(&Package, Vec<(usize, Hit)>)> = ctx
-        .fleet
-        .packages
-        .par_iter()
-        .filter(|p| !policy.skips(p))
-        .map(|p| (p, package_hits(ctx, p, p.lockfile.as_deref().and_then(|r| locks.get(r)))))
-        .collect();
-
     // Allow-lists: the first active entry selecting the package suppresses its finding.
     let active: Vec<Vec<bool>> = policy
         .bans
@@ -125,7 +117,7 @@ fn covers(ban: &Ban, version: &Version) -> bool {
 }
 
 /// The banned uses of one package: (ban index, finding), one per ban and version.
-fn package_hits(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<(usize, Hit)> {
+pub fn hits(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<(usize, Hit)> {
     let policy = &ctx.policy.manifest;
     let local = lock.and_then(|l| l.local_index(p).map(|i| (l, i)));
     let direct: Vec<(&Dependency, Option<usize>)> =

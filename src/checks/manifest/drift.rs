@@ -33,23 +33,6 @@ fn drift_on(policy: &super::cfg::ManifestPolicy) -> bool {
     !matches!(policy.drift.crates, DriftCrates::None) || !policy.drift.chosen.is_empty()
 }
 
-pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
-    let policy = &ctx.policy.manifest;
-    if !wanted(policy) {
-        return;
-    }
-    if drift_on(policy) {
-        sink.extend(drift(ctx, locks));
-    }
-    if let Some(max) = policy.drift.max_versions {
-        let mut rels: Vec<&String> = locks.keys().collect();
-        rels.sort();
-        for rel in rels {
-            sink.extend(duplicates(ctx, &locks[rel], max));
-        }
-    }
-}
-
 /// Whether the drift rule looks at crate `name`.
 fn drift_wanted(policy: &ManifestPolicy, name: &str) -> bool {
     policy.drift.chosen.contains_key(name)
@@ -95,45 +78,54 @@ fn precision(req: Option<&str>) -> usize {
 
 /// One direct use of a crate by a fleet package, at the version its lockfile resolved, else
 /// (no lockfile, or one that does not resolve it) at its requirement's lower bound.
-struct Use<'a> {
+pub struct Use<'a> {
     package: &'a Package,
     dep: &'a Dependency,
     version: Version,
     locked: bool,
 }
 
-fn drift(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>) -> Vec<Finding> {
+/// The direct uses by package `p` of the crates the drift rule looks at.
+pub fn uses_of<'a>(ctx: &CheckCtx<'a>, p: &'a Package, lock: Option<&Lock>) -> Vec<Use<'a>> {
+    let policy = &ctx.policy.manifest;
+    if !drift_on(policy) {
+        return Vec::new();
+    }
+    let level = policy.drift.level;
+    let mut uses = Vec::new();
+    let local = lock.and_then(|l| Some((l, l.local_index(p)?)));
+    let mut seen: BTreeSet<(&str, Version)> = BTreeSet::new();
+    for d in lock::counted_deps(policy, p) {
+        if !matches!(d.source, DepSource::Registry { .. }) || !drift_wanted(policy, &d.package) {
+            continue;
+        }
+        let resolved = local.and_then(|(l, i)| Some(l.version(l.resolve(i, d)?).clone()));
+        let (version, locked) = match resolved {
+            Some(v) => (v, true),
+            // A requirement says nothing finer than it is written: `tokio = "1"` is on no
+            // particular minor version.
+            None => match d.req.as_deref().and_then(versions::lower_bound) {
+                Some(v) if level == DriftLevel::Major || v.major == 0 || precision(d.req.as_deref()) >= 2 => {
+                    (v, false)
+                }
+                _ => continue,
+            },
+        };
+        if seen.insert((d.package.as_str(), version.clone())) {
+            uses.push(Use { package: p, dep: d, version, locked });
+        }
+    }
+    uses
+}
+
+/// Report the packages whose uses (by [`uses_of`]) drift from the fleet's version.
+pub fn report(ctx: &CheckCtx<'_>, all: Vec<Use<'_>>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
     let level = policy.drift.level;
     let mut uses: BTreeMap<&str, Vec<Use<'_>>> = BTreeMap::new();
-    for p in ctx.fleet.packages.iter().filter(|p| !policy.skips(p)) {
-        let lock = p.lockfile.as_deref().and_then(|r| locks.get(r));
-        let local = lock.and_then(|l| Some((l, l.local_index(p)?)));
-        let mut seen: BTreeSet<(&str, Version)> = BTreeSet::new();
-        for d in lock::counted_deps(policy, p) {
-            if !matches!(d.source, DepSource::Registry { .. }) || !drift_wanted(policy, &d.package) {
-                continue;
-            }
-            let resolved = local.and_then(|(l, i)| Some(l.version(l.resolve(i, d)?).clone()));
-            let (version, locked) = match resolved {
-                Some(v) => (v, true),
-                // A requirement says nothing finer than it is written: `tokio = "1"` is on no
-                // particular minor version.
-                None => match d.req.as_deref().and_then(versions::lower_bound) {
-                    Some(v)
-                        if level == DriftLevel::Major || v.major == 0 || precision(d.req.as_deref()) >= 2 =>
-                    {
-                        (v, false)
-                    }
-                    _ => continue,
-                },
-            };
-            if seen.insert((d.package.as_str(), version.clone())) {
-                uses.entry(d.package.as_str()).or_default().push(Use { package: p, dep: d, version, locked });
-            }
-        }
+    for u in all {
+        uses.entry(u.dep.package.as_str()).or_default().push(u);
     }
-
     let rule_severity = registry::severity(VERSION_DRIFT);
     let mut out = Vec::new();
     for (krate, uses) in uses {
@@ -206,10 +198,11 @@ fn drift(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>) -> Vec<Finding> {
             out.push(f);
         }
     }
-    out
+    sink.extend(out);
 }
 
-fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, max: u32) -> Vec<Finding> {
+/// `manifest/duplicate-versions` in one lockfile.
+pub fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, max: u32) -> Vec<Finding> {
     let policy = &ctx.policy.manifest;
     // The lockfile's fleet packages with their entry and walk.
     let members: Vec<(&Package, usize, lock::Walk)> = ctx

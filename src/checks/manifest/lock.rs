@@ -12,7 +12,7 @@ use crate::checks::lockcache::Parsed;
 use crate::workspace::{DepKind, Dependency, Package};
 use rayon::prelude::*;
 use semver::{Version, VersionReq};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Whether dependencies of `kind` count under the policy.
@@ -42,24 +42,42 @@ pub struct Lock {
     pub edges: Vec<Vec<usize>>,
 }
 
-/// Every lockfile some fleet package uses, parsed (in parallel; unreadable ones left out).
-pub fn load_all(ctx: &CheckCtx<'_>) -> HashMap<String, Lock> {
-    let used: Vec<&String> = ctx
-        .fleet
-        .lockfiles
-        .iter()
-        .filter(|rel| ctx.fleet.packages.iter().any(|p| p.lockfile.as_deref() == Some(rel.as_str())))
-        .collect();
-    // From the last: the advisories check parses them from the first, so the two parse
-    // different files side by side and wait for each other only where they meet.
-    used.par_iter().rev().filter_map(|rel| load(ctx, rel).map(|l| ((*rel).clone(), l))).collect()
+/// `f` over the fleet's packages grouped by lockfile, with that lockfile parsed (`None`: the
+/// packages without one, or whose lockfile could not be read). Lockfiles are taken one at a
+/// time per worker and dropped once `f` is done with their packages, so memory holds the
+/// lockfiles being walked, never all of them. In the advisories check's order, so that the
+/// shared parse of each is dropped soon after both have it.
+pub fn per_lockfile<'a, T: Send>(
+    ctx: &CheckCtx<'a>,
+    f: impl Fn(Option<&Lock>, &[&'a Package]) -> T + Sync,
+) -> Vec<T> {
+    let mut groups: std::collections::BTreeMap<Option<&'a str>, Vec<&'a Package>> = Default::default();
+    for p in &ctx.fleet.packages {
+        groups.entry(p.lockfile.as_deref()).or_default().push(p);
+    }
+    let groups: Vec<(Option<&str>, Vec<&Package>)> = groups.into_iter().collect();
+    groups
+        .par_iter()
+        .map(|(rel, packages)| {
+            let lock = rel.and_then(|r| load(ctx, r));
+            f(lock.as_ref(), packages)
+        })
+        .collect()
 }
 
 fn load(ctx: &CheckCtx<'_>, rel: &str) -> Option<Lock> {
     let parsed = ctx.lockfiles.get(rel)?.ok()?;
+    // Each entry's rank in (name, version) order, computed once (cargo writes them nearly in
+    // that order already), so that sorting the edges compares integers.
+    let mut order: Vec<usize> = (0..parsed.packages.len()).collect();
+    order.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));
+    let mut rank = vec![0; order.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
     let mut edges = parsed.edges.clone();
     for e in &mut edges {
-        e.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));
+        e.sort_unstable_by_key(|&j| rank[j]);
         e.dedup();
     }
     Some(Lock { rel: rel.to_string(), parsed, edges })

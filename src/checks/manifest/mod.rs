@@ -12,20 +12,48 @@ pub mod settings;
 pub mod sources;
 
 use super::CheckCtx;
-use crate::diag::Sink;
+use crate::diag::{Finding, Sink};
+use crate::workspace::Package;
 
 /// Whether the policy asks for a rule family that reads lockfiles.
 pub fn reads_lockfiles(policy: &cfg::ManifestPolicy) -> bool {
     policy.configured && (bans::wanted(policy) || drift::wanted(policy) || !policy.required.is_empty())
 }
 
+/// What the lockfile rules found among the packages of one lockfile.
+#[derive(Default)]
+struct Part<'a> {
+    bans: Vec<(&'a Package, Vec<(usize, bans::Hit)>)>,
+    uses: Vec<drift::Use<'a>>,
+    findings: Vec<Finding>,
+}
+
 pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     let policy = &ctx.policy.manifest;
-    // Each lockfile is parsed once for the bans and the drift rules.
-    let locks = if reads_lockfiles(policy) { lock::load_all(ctx) } else { Default::default() };
-    bans::check(ctx, &locks, sink);
-    drift::check(ctx, &locks, sink);
-    required::check(ctx, &locks, sink);
+    if reads_lockfiles(policy) {
+        // One lockfile at a time: each rule takes what it needs from it, then it is dropped.
+        let parts = lock::per_lockfile(ctx, |lock, packages| {
+            let mut part = Part::default();
+            for p in packages.iter().copied().filter(|p| !policy.skips(p)) {
+                part.bans.push((p, bans::hits(ctx, p, lock)));
+                part.uses.extend(drift::uses_of(ctx, p, lock));
+                part.findings.extend(required::findings(ctx, p, lock));
+            }
+            if let (Some(l), Some(max)) = (lock, policy.drift.max_versions) {
+                part.findings.extend(drift::duplicates(ctx, l, max));
+            }
+            part
+        });
+        let mut all = Part::default();
+        for part in parts {
+            all.bans.extend(part.bans);
+            all.uses.extend(part.uses);
+            all.findings.extend(part.findings);
+        }
+        bans::report(ctx, all.bans, sink);
+        drift::report(ctx, all.uses, sink);
+        sink.extend(all.findings);
+    }
     sources::check(ctx, sink);
     settings::check(ctx, sink);
 }

@@ -4,42 +4,42 @@
 use super::cfg::RequiredCrate;
 use super::lock::{self, Lock};
 use crate::checks::CheckCtx;
-use crate::diag::{Finding, Location, Sink, Span};
+use crate::diag::{Finding, Location, Span};
 use crate::registry;
 use crate::versions;
 use crate::workspace::{Package, PackageKind};
-use std::collections::HashMap;
 
 pub const MISSING_REQUIRED: &str = "manifest/missing-required-crate";
 
-pub fn check(ctx: &CheckCtx<'_>, locks: &HashMap<String, Lock>, sink: &Sink) {
+/// The `[[manifest.required]]` entries package `p` breaks (services only).
+pub fn findings(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<Finding> {
     let policy = &ctx.policy.manifest;
-    let severity = registry::severity(MISSING_REQUIRED);
-    for req in &policy.required {
-        let services = ctx.fleet.packages.iter().filter(|p| {
-            p.kind == PackageKind::Service
-                && !policy.skips(p)
-                && req.selector.as_ref().is_none_or(|s| s.matches(p))
-        });
-        for p in services {
-            if let Some((line, message)) =
-                problem(policy, req, p, p.lockfile.as_deref().and_then(|r| locks.get(r)))
-            {
-                sink.push(
-                    Finding::new(MISSING_REQUIRED, severity, message, Location::new(p.manifest.clone(), Span::line(line)))
-                        .with_key(format!("required:{}", req.name))
-                        .with_services(vec![p.name.clone()])
-                        .with_help(format!(
-                            "add `{} = \"{}\"` to `[dependencies]` of {} (`[[manifest.required]]` at line {} of the policy)",
-                            req.name,
-                            req.versions.as_ref().map_or("*".to_string(), |v| v.to_string()),
-                            p.manifest,
-                            req.line
-                        )),
-                );
-            }
-        }
+    if p.kind != PackageKind::Service {
+        return Vec::new();
     }
+    let wanted = policy.required.iter().filter(|req| req.selector.as_ref().is_none_or(|s| s.matches(p)));
+    wanted
+        .filter_map(|req| {
+            let (line, message) = problem(policy, req, p, lock)?;
+            Some(
+                Finding::new(
+                    MISSING_REQUIRED,
+                    registry::severity(MISSING_REQUIRED),
+                    message,
+                    Location::new(p.manifest.clone(), Span::line(line)),
+                )
+                .with_key(format!("required:{}", req.name))
+                .with_services(vec![p.name.clone()])
+                .with_help(format!(
+                    "add `{} = \"{}\"` to `[dependencies]` of {} (`[[manifest.required]]` at line {} of the policy)",
+                    req.name,
+                    req.versions.as_ref().map_or("*".to_string(), |v| v.to_string()),
+                    p.manifest,
+                    req.line
+                )),
+            )
+        })
+        .collect()
 }
 
 /// (line, message) when `p` breaks `req`: it lacks the crate (at the manifest's first line), or
