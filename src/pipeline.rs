@@ -83,12 +83,8 @@ pub fn run(
         )),
         _ => None,
     };
-    // Lockfiles are kept between their readers: the audit, the manifest rules that walk them,
-    // and a caller that plans from them (`fleetward fix`).
-    let readers = usize::from(selection.enabled("advisories"))
-        + usize::from(selection.enabled("manifest") && checks::manifest::reads_lockfiles(&policy.manifest))
-        + usize::from(selection.keep_lockfiles);
-    let lockfiles = checks::lockcache::LockCache::new(&fleet.root, &fleet.lockfiles, readers);
+    // `fleetward fix` plans from the lockfiles the audit read.
+    let lockfiles = checks::lockcache::LockCache::new(&fleet.root, selection.keep_lockfiles);
     let ctx = CheckCtx {
         fleet: &fleet,
         policy,
@@ -120,24 +116,28 @@ pub fn run(
                 })
             });
         }
-        if selection.enabled("advisories")
-            && let Some(db) = db
-        {
+        let audit = selection.enabled("advisories").then_some(db).flatten();
+        let lockfile_rules =
+            selection.enabled("manifest") && checks::manifest::reads_lockfiles(&policy.manifest);
+        if audit.is_some() || lockfile_rules {
             // Waits here, on a worker, for the database opened while the fleet was loaded.
             let (ctx, sink) = (&ctx, &sink);
             s.spawn(move |_| {
-                if let Ok(db) = db.get() {
-                    timed("advisories", &|| checks::advisories::check(ctx, db, sink));
+                let db = audit.and_then(|db| db.get().ok());
+                if db.is_some() || lockfile_rules {
+                    timed("lockfiles (advisories, manifest dependencies)", &|| {
+                        checks::lockpass::run(ctx, db, lockfile_rules, sink)
+                    });
                 }
             });
         }
         if selection.enabled("manifest") || selection.enabled("advisories") {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| timed("lockfiles", &|| checks::lockfiles::check(ctx, sink)));
+            s.spawn(move |_| timed("missing lockfiles", &|| checks::lockfiles::check(ctx, sink)));
         }
         if selection.enabled("manifest") && policy.manifest.configured {
             let (ctx, sink) = (&ctx, &sink);
-            s.spawn(move |_| timed("manifest", &|| checks::manifest::check(ctx, sink)));
+            s.spawn(move |_| timed("manifest (sources, settings)", &|| checks::manifest::check(ctx, sink)));
         }
         if selection.enabled("auth") {
             let (ctx, sink) = (&ctx, &sink);

@@ -8,6 +8,7 @@
 //! and unused ones become findings of their own.
 
 use super::CheckCtx;
+use super::lockcache::{Loaded, Parsed};
 use crate::config::AdvisoryIgnore;
 use crate::db::AdvisoryDb;
 use crate::diag::{
@@ -16,7 +17,6 @@ use crate::diag::{
 use crate::registry;
 use crate::workspace::{Package, PackageKind};
 use lockfile::LockPackage;
-use rayon::prelude::*;
 use rustsec::Collection;
 use rustsec::advisory::Informational;
 use rustsec::database::Query;
@@ -33,78 +33,93 @@ pub const STALE_DATABASE: &str = "advisories/stale-database";
 pub const EXPIRED_EXCEPTION: &str = "fleetward/expired-exception";
 pub const UNUSED_EXCEPTION: &str = "fleetward/unused-exception";
 
-pub fn check(ctx: &CheckCtx<'_>, db: &AdvisoryDb, sink: &Sink) {
-    let ignores: Vec<&AdvisoryIgnore> = ctx.policy.advisories.ignore.iter().collect();
-    let active: Vec<bool> = ignores.iter().map(|i| i.expires.is_none_or(|d| d >= ctx.now)).collect();
-    let used: Vec<AtomicBool> = ignores.iter().map(|_| AtomicBool::new(false)).collect();
-    let scope = IgnoreScope { ignores: &ignores, active: &active, used: &used };
-
-    let findings: Vec<Vec<Finding>> = ctx
-        .fleet
-        .lockfiles
-        .par_iter()
-        .filter(|lockfile| wanted(ctx, lockfile))
-        .map(|lockfile| audit_lockfile(ctx, db, lockfile, &scope))
-        .collect();
-    sink.extend(findings.into_iter().flatten());
-
-    let policy_file = ctx.policy.rel_path.clone().unwrap_or_else(|| crate::config::FILE_NAME.to_string());
-    for (i, ignore) in ignores.iter().enumerate() {
-        let at = Location::new(policy_file.clone(), Span::line(ignore.line));
-        if !active[i] {
-            let expires = ignore.expires.map(|d| d.to_string()).unwrap_or_default();
-            sink.push(
-                Finding::new(
-                    EXPIRED_EXCEPTION,
-                    registry::severity(EXPIRED_EXCEPTION),
-                    format!("the ignore of {} expired on {expires}: it no longer applies", ignore.id),
-                    at,
-                )
-                .with_key(format!("advisories.ignore:{}", ignore.id))
-                .with_help("fix the finding, or renew the ignore with a new `expires` and reason"),
-            );
-        } else if !used[i].load(Ordering::Relaxed) {
-            sink.push(
-                Finding::new(
-                    UNUSED_EXCEPTION,
-                    registry::severity(UNUSED_EXCEPTION),
-                    format!("the ignore of {} matched no finding", ignore.id),
-                    at,
-                )
-                .with_key(format!("advisories.ignore:{}", ignore.id))
-                .with_help("delete the entry"),
-            );
-        }
-    }
-
-    let max_age = ctx.policy.advisories.max_db_age_days;
-    let summary = db.summary(ctx.now);
-    if max_age > 0
-        && let (Some(age), Some(newest)) = (summary.age_days, summary.newest.as_deref())
-        && age > i64::from(max_age)
-    {
-        let file = ctx.policy.rel_path.clone().or_else(|| ctx.fleet.lockfiles.first().cloned());
-        if let Some(file) = file {
-            sink.push(
-                Finding::new(
-                    STALE_DATABASE,
-                    registry::severity(STALE_DATABASE),
-                    format!(
-                        "the advisory database is {age} days old (newest advisory {newest}), more than the {max_age} days the policy allows"
-                    ),
-                    Location::new(file, Span::line(1)),
-                )
-                .with_key("stale-database")
-                .with_help("run `fleetward db fetch` before auditing"),
-            );
-        }
-    }
+/// The audit of one run: the policy's ignores, and which of them matched a finding. The
+/// lockfiles come from the pass over them ([`super::lockpass`]), one call of
+/// [`Audit::lockfile`] each; [`Audit::finish`] then reports the fleet-level findings.
+pub struct Audit<'c> {
+    ctx: &'c CheckCtx<'c>,
+    db: &'c AdvisoryDb,
+    ignores: Vec<&'c AdvisoryIgnore>,
+    active: Vec<bool>,
+    used: Vec<AtomicBool>,
 }
 
-struct IgnoreScope<'a> {
-    ignores: &'a [&'a AdvisoryIgnore],
-    active: &'a [bool],
-    used: &'a [AtomicBool],
+impl<'c> Audit<'c> {
+    pub fn new(ctx: &'c CheckCtx<'c>, db: &'c AdvisoryDb) -> Audit<'c> {
+        let ignores: Vec<&AdvisoryIgnore> = ctx.policy.advisories.ignore.iter().collect();
+        let active = ignores.iter().map(|i| i.expires.is_none_or(|d| d >= ctx.now)).collect();
+        let used = ignores.iter().map(|_| AtomicBool::new(false)).collect();
+        Audit { ctx, db, ignores, active, used }
+    }
+
+    /// Whether this run audits `lockfile` ([`wanted`]).
+    pub fn wants(&self, lockfile: &str) -> bool {
+        wanted(self.ctx, lockfile)
+    }
+
+    /// The findings of lockfile `rel`, or the problem that kept it from being read.
+    pub fn lockfile(&self, rel: &str, loaded: &Loaded) -> Vec<Finding> {
+        match loaded {
+            Ok(parsed) => audit_lockfile(self, rel, parsed),
+            Err(problem) => vec![(**problem).clone()],
+        }
+    }
+
+    /// The findings about the audit itself: expired and unused ignores, a stale database.
+    pub fn finish(self, sink: &Sink) {
+        let Audit { ctx, db, ignores, active, used } = self;
+        let policy_file = ctx.policy.rel_path.clone().unwrap_or_else(|| crate::config::FILE_NAME.to_string());
+        for (i, ignore) in ignores.iter().enumerate() {
+            let at = Location::new(policy_file.clone(), Span::line(ignore.line));
+            if !active[i] {
+                let expires = ignore.expires.map(|d| d.to_string()).unwrap_or_default();
+                sink.push(
+                    Finding::new(
+                        EXPIRED_EXCEPTION,
+                        registry::severity(EXPIRED_EXCEPTION),
+                        format!("the ignore of {} expired on {expires}: it no longer applies", ignore.id),
+                        at,
+                    )
+                    .with_key(format!("advisories.ignore:{}", ignore.id))
+                    .with_help("fix the finding, or renew the ignore with a new `expires` and reason"),
+                );
+            } else if !used[i].load(Ordering::Relaxed) {
+                sink.push(
+                    Finding::new(
+                        UNUSED_EXCEPTION,
+                        registry::severity(UNUSED_EXCEPTION),
+                        format!("the ignore of {} matched no finding", ignore.id),
+                        at,
+                    )
+                    .with_key(format!("advisories.ignore:{}", ignore.id))
+                    .with_help("delete the entry"),
+                );
+            }
+        }
+
+        let max_age = ctx.policy.advisories.max_db_age_days;
+        let summary = db.summary(ctx.now);
+        if max_age > 0
+            && let (Some(age), Some(newest)) = (summary.age_days, summary.newest.as_deref())
+            && age > i64::from(max_age)
+        {
+            let file = ctx.policy.rel_path.clone().or_else(|| ctx.fleet.lockfiles.first().cloned());
+            if let Some(file) = file {
+                sink.push(
+                    Finding::new(
+                        STALE_DATABASE,
+                        registry::severity(STALE_DATABASE),
+                        format!(
+                            "the advisory database is {age} days old (newest advisory {newest}), more than the {max_age} days the policy allows"
+                        ),
+                        Location::new(file, Span::line(1)),
+                    )
+                    .with_key("stale-database")
+                    .with_help("run `fleetward db fetch` before auditing"),
+                );
+            }
+        }
+    }
 }
 
 /// Whether a run scoped to some packages audits `lockfile`: one of its packages is checked (a
@@ -121,12 +136,8 @@ fn wanted(ctx: &CheckCtx<'_>, lockfile: &str) -> bool {
     hit || (!any && scope.wants_file(None, lockfile))
 }
 
-fn audit_lockfile(ctx: &CheckCtx<'_>, db: &AdvisoryDb, rel: &str, scope: &IgnoreScope<'_>) -> Vec<Finding> {
-    let parsed = match ctx.lockfiles.get(rel) {
-        Some(Ok(p)) => p,
-        Some(Err(problem)) => return vec![*problem],
-        None => return Vec::new(),
-    };
+fn audit_lockfile(audit: &Audit<'_>, rel: &str, parsed: &Parsed) -> Vec<Finding> {
+    let (ctx, db, scope) = (audit.ctx, audit.db, audit);
     let packages = &parsed.packages;
     let graph = parsed.graph();
     let members: Vec<&Package> = ctx.fleet.packages_of_lockfile(rel).collect();

@@ -1,6 +1,5 @@
-//! Every lockfile of a run, read and parsed at most once, whichever checks need it
-//! (`advisories`, `manifest`) and in whichever order they ask: the first to ask parses it,
-//! the others wait for that result.
+//! Reading a lockfile into the shape the checks share: its entries, each with its `name = `
+//! line, and the dependency edges between them.
 
 use super::advisories::Graph;
 use super::advisories::lockfile::{self, LockPackage};
@@ -29,39 +28,36 @@ impl Parsed {
 /// A lockfile, or the `fleetward/parse-error` finding that says why it could not be read.
 pub type Loaded = Result<Arc<Parsed>, Box<Finding>>;
 
+/// Reads the run's lockfiles for the pass over them ([`super::lockpass`]), and keeps them for a
+/// caller that plans from them after the checks (`fleetward fix`) when asked to.
 #[derive(Default)]
 pub struct LockCache {
     root: std::path::PathBuf,
-    slots: HashMap<String, Mutex<Slot>>,
-}
-
-/// A lockfile parsed for the readers still to come, and how many those are.
-#[derive(Default)]
-struct Slot {
-    loaded: Option<Loaded>,
-    readers_left: usize,
+    keep: bool,
+    kept: Mutex<HashMap<String, Loaded>>,
 }
 
 impl LockCache {
-    /// A cache for the lockfiles `rels` under `root` (nothing is read yet); `readers` is how
-    /// many checks or callers will ask for each. A lockfile is kept only until its last reader
-    /// has it (a reader that skips one leaves it kept until the run ends).
-    pub fn new(root: &Path, rels: &[String], readers: usize) -> LockCache {
-        let slot = || Mutex::new(Slot { loaded: None, readers_left: readers });
-        LockCache { root: root.to_path_buf(), slots: rels.iter().map(|r| (r.clone(), slot())).collect() }
+    /// Lockfiles under `root`, kept after the pass when `keep`.
+    pub fn new(root: &Path, keep: bool) -> LockCache {
+        LockCache { root: root.to_path_buf(), keep, kept: Mutex::default() }
     }
 
-    /// The lockfile `rel`, parsed by its first reader; `None` when it is not one of the run's.
-    /// The others wait for that parse rather than parse it again.
+    /// Read and parse lockfile `rel` (the pass does it once per lockfile).
+    pub fn load(&self, rel: &str) -> Loaded {
+        let loaded = load(&self.root, rel);
+        if self.keep {
+            self.kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(rel.to_string(), loaded.clone());
+        }
+        loaded
+    }
+
+    /// Lockfile `rel` as the pass read it; `None` when it was not kept (or not read).
     pub fn get(&self, rel: &str) -> Option<Loaded> {
-        let mut slot = self.slots.get(rel)?.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let loaded = match &slot.loaded {
-            Some(l) => l.clone(),
-            None => load(&self.root, rel),
-        };
-        slot.readers_left = slot.readers_left.saturating_sub(1);
-        slot.loaded = (slot.readers_left > 0).then(|| loaded.clone());
-        Some(loaded)
+        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(rel).cloned()
     }
 }
 

@@ -7,6 +7,7 @@ pub mod banned;
 pub mod coverage;
 pub mod lockcache;
 pub mod lockfiles;
+pub mod lockpass;
 pub mod manifest;
 pub mod secrets;
 pub mod source;

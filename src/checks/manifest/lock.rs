@@ -6,11 +6,9 @@
 //! the advisories and lockfiles checks report it.
 
 use super::cfg::ManifestPolicy;
-use crate::checks::CheckCtx;
 use crate::checks::advisories::lockfile;
 use crate::checks::lockcache::Parsed;
 use crate::workspace::{DepKind, Dependency, Package};
-use rayon::prelude::*;
 use semver::{Version, VersionReq};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -42,45 +40,24 @@ pub struct Lock {
     pub edges: Vec<Vec<usize>>,
 }
 
-/// `f` over the fleet's packages grouped by lockfile, with that lockfile parsed (`None`: the
-/// packages without one, or whose lockfile could not be read). Lockfiles are taken one at a
-/// time per worker and dropped once `f` is done with their packages, so memory holds the
-/// lockfiles being walked, never all of them. In the advisories check's order, so that the
-/// shared parse of each is dropped soon after both have it.
-pub fn per_lockfile<'a, T: Send>(
-    ctx: &CheckCtx<'a>,
-    f: impl Fn(Option<&Lock>, &[&'a Package]) -> T + Sync,
-) -> Vec<T> {
-    let mut groups: std::collections::BTreeMap<Option<&'a str>, Vec<&'a Package>> = Default::default();
-    for p in &ctx.fleet.packages {
-        groups.entry(p.lockfile.as_deref()).or_default().push(p);
+impl Lock {
+    /// The manifest rules' view of lockfile `rel`.
+    pub fn new(rel: &str, parsed: &Arc<Parsed>) -> Lock {
+        // Each entry's rank in (name, version) order, computed once (cargo writes them nearly
+        // in that order already), so that sorting the edges compares integers.
+        let mut order: Vec<usize> = (0..parsed.packages.len()).collect();
+        order.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));
+        let mut rank = vec![0; order.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
+        let mut edges = parsed.edges.clone();
+        for e in &mut edges {
+            e.sort_unstable_by_key(|&j| rank[j]);
+            e.dedup();
+        }
+        Lock { rel: rel.to_string(), parsed: parsed.clone(), edges }
     }
-    let groups: Vec<(Option<&str>, Vec<&Package>)> = groups.into_iter().collect();
-    groups
-        .par_iter()
-        .map(|(rel, packages)| {
-            let lock = rel.and_then(|r| load(ctx, r));
-            f(lock.as_ref(), packages)
-        })
-        .collect()
-}
-
-fn load(ctx: &CheckCtx<'_>, rel: &str) -> Option<Lock> {
-    let parsed = ctx.lockfiles.get(rel)?.ok()?;
-    // Each entry's rank in (name, version) order, computed once (cargo writes them nearly in
-    // that order already), so that sorting the edges compares integers.
-    let mut order: Vec<usize> = (0..parsed.packages.len()).collect();
-    order.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));
-    let mut rank = vec![0; order.len()];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r;
-    }
-    let mut edges = parsed.edges.clone();
-    for e in &mut edges {
-        e.sort_unstable_by_key(|&j| rank[j]);
-        e.dedup();
-    }
-    Some(Lock { rel: rel.to_string(), parsed, edges })
 }
 
 fn sort_key(packages: &[lockfile::LockPackage], i: usize) -> (&str, &Version, usize) {

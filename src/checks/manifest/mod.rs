@@ -22,38 +22,49 @@ pub fn reads_lockfiles(policy: &cfg::ManifestPolicy) -> bool {
 
 /// What the lockfile rules found among the packages of one lockfile.
 #[derive(Default)]
-struct Part<'a> {
+pub struct Part<'a> {
     bans: Vec<(&'a Package, Vec<(usize, bans::Hit)>)>,
     uses: Vec<drift::Use<'a>>,
     findings: Vec<Finding>,
 }
 
-pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
+/// The lockfile rules (bans, drift, required crates) over `packages`, the fleet packages of one
+/// lockfile (`lock`: `None` for those without one, or whose lockfile could not be read: the
+/// advisories and parse checks report it). The pass over lockfiles ([`super::lockpass`]) calls
+/// it once per lockfile, then [`report`] with every part.
+pub fn lockfile_part<'a>(
+    ctx: &CheckCtx<'a>,
+    lock: Option<&lock::Lock>,
+    packages: &[&'a Package],
+) -> Part<'a> {
     let policy = &ctx.policy.manifest;
-    if reads_lockfiles(policy) {
-        // One lockfile at a time: each rule takes what it needs from it, then it is dropped.
-        let parts = lock::per_lockfile(ctx, |lock, packages| {
-            let mut part = Part::default();
-            for p in packages.iter().copied().filter(|p| !policy.skips(p)) {
-                part.bans.push((p, bans::hits(ctx, p, lock)));
-                part.uses.extend(drift::uses_of(ctx, p, lock));
-                part.findings.extend(required::findings(ctx, p, lock));
-            }
-            if let (Some(l), Some(max)) = (lock, policy.drift.max_versions) {
-                part.findings.extend(drift::duplicates(ctx, l, max));
-            }
-            part
-        });
-        let mut all = Part::default();
-        for part in parts {
-            all.bans.extend(part.bans);
-            all.uses.extend(part.uses);
-            all.findings.extend(part.findings);
-        }
-        bans::report(ctx, all.bans, sink);
-        drift::report(ctx, all.uses, sink);
-        sink.extend(all.findings);
+    let mut part = Part::default();
+    for p in packages.iter().copied().filter(|p| !policy.skips(p)) {
+        part.bans.push((p, bans::hits(ctx, p, lock)));
+        part.uses.extend(drift::uses_of(ctx, p, lock));
+        part.findings.extend(required::findings(ctx, p, lock));
     }
+    if let (Some(l), Some(max)) = (lock, policy.drift.max_versions) {
+        part.findings.extend(drift::duplicates(ctx, l, max));
+    }
+    part
+}
+
+/// The fleet-wide findings of the lockfile rules from every lockfile's [`Part`].
+pub fn report<'a>(ctx: &CheckCtx<'a>, parts: Vec<Part<'a>>, sink: &Sink) {
+    let mut all = Part::default();
+    for part in parts {
+        all.bans.extend(part.bans);
+        all.uses.extend(part.uses);
+        all.findings.extend(part.findings);
+    }
+    bans::report(ctx, all.bans, sink);
+    drift::report(ctx, all.uses, sink);
+    sink.extend(all.findings);
+}
+
+/// The rules that read only manifests: sources and settings.
+pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
     sources::check(ctx, sink);
     settings::check(ctx, sink);
 }
