@@ -117,12 +117,12 @@ fn covers(ban: &Ban, version: &Version) -> bool {
 }
 
 /// The banned uses of one package: (ban index, finding), one per ban and version.
-pub fn hits(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<(usize, Hit)> {
+pub fn hits(ctx: &CheckCtx<'_>, m: &lock::Member<'_>, lock: Option<&Lock>) -> Vec<(usize, Hit)> {
     let policy = &ctx.policy.manifest;
-    let local = lock.and_then(|l| l.local_index(p).map(|i| (l, i)));
+    let p = m.package;
+    let local = lock.zip(m.local);
     let direct: Vec<(&Dependency, Option<usize>)> =
         lock::counted_deps(policy, p).map(|d| (d, local.and_then(|(l, i)| l.resolve(i, d)))).collect();
-    let mut walk = None;
     let mut out = Vec::new();
     for (b, ban) in policy.bans.iter().enumerate() {
         let mut seen: BTreeSet<Version> = BTreeSet::new();
@@ -149,8 +149,7 @@ pub fn hits(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<(usize,
         if ban.direct_only {
             continue;
         }
-        let Some((l, i)) = local else { continue };
-        let w = walk.get_or_insert_with(|| l.walk(i, &l.starts(policy, p, i)));
+        let Some((l, w)) = lock.and_then(|l| Some((l, m.walk(l, policy)?))) else { continue };
         let mut reached: Vec<usize> = (0..l.len())
             .filter(|&j| w.reaches(j) && l.name(j) == ban.name && covers(ban, l.version(j)))
             .collect();

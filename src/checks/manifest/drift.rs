@@ -86,14 +86,15 @@ pub struct Use<'a> {
 }
 
 /// The direct uses by package `p` of the crates the drift rule looks at.
-pub fn uses_of<'a>(ctx: &CheckCtx<'a>, p: &'a Package, lock: Option<&Lock>) -> Vec<Use<'a>> {
+pub fn uses_of<'a>(ctx: &CheckCtx<'a>, m: &lock::Member<'a>, lock: Option<&Lock>) -> Vec<Use<'a>> {
+    let p = m.package;
     let policy = &ctx.policy.manifest;
     if !drift_on(policy) {
         return Vec::new();
     }
     let level = policy.drift.level;
     let mut uses = Vec::new();
-    let local = lock.and_then(|l| Some((l, l.local_index(p)?)));
+    let local = lock.zip(m.local);
     let mut seen: BTreeSet<(&str, Version)> = BTreeSet::new();
     for d in lock::counted_deps(policy, p) {
         if !matches!(d.source, DepSource::Registry { .. }) || !drift_wanted(policy, &d.package) {
@@ -201,43 +202,35 @@ pub fn report(ctx: &CheckCtx<'_>, all: Vec<Use<'_>>, sink: &Sink) {
     sink.extend(out);
 }
 
-/// `manifest/duplicate-versions` in one lockfile.
-pub fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, max: u32) -> Vec<Finding> {
+/// `manifest/duplicate-versions` in one lockfile, among the registry crates its `members`
+/// (the lockfile's fleet packages the policy checks) reach.
+pub fn duplicates(ctx: &CheckCtx<'_>, l: &Lock, members: &[lock::Member<'_>], max: u32) -> Vec<Finding> {
     let policy = &ctx.policy.manifest;
-    // The lockfile's fleet packages with their entry and walk.
-    let members: Vec<(&Package, usize, lock::Walk)> = ctx
-        .fleet
-        .packages_of_lockfile(&l.rel)
-        .filter(|p| !policy.skips(p))
-        .filter_map(|p| {
-            let local = l.local_index(p)?;
-            Some((p, local, l.walk(local, &l.starts(policy, p, local))))
-        })
-        .collect();
-    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for j in 0..l.len() {
-        if l.is_registry(j)
-            && members.iter().any(|(_, _, w)| w.reaches(j))
-            && !policy.drift.duplicates_allowed.iter().any(|n| n == l.name(j))
-        {
-            by_name.entry(l.name(j)).or_default().push(j);
-        }
-    }
+    let walks: Vec<(&Package, usize, &lock::Walk)> =
+        members.iter().filter_map(|m| Some((m.package, m.local?, m.walk(l, policy)?))).collect();
     let mut out = Vec::new();
-    for (name, mut entries) in by_name {
-        let versions: BTreeSet<&Version> = entries.iter().map(|&j| l.version(j)).collect();
-        if versions.len() <= max as usize {
+    // The reached registry entries, in (name, version) order: each name's versions are a run.
+    let reached: Vec<usize> = l
+        .order
+        .iter()
+        .copied()
+        .filter(|&j| l.is_registry(j) && walks.iter().any(|(_, _, w)| w.reaches(j)))
+        .collect();
+    for entries in reached.chunk_by(|&a, &b| l.name(a) == l.name(b)) {
+        let name = l.name(entries[0]);
+        let mut versions: Vec<&Version> = entries.iter().map(|&j| l.version(j)).collect();
+        versions.dedup();
+        if versions.len() <= max as usize || policy.drift.duplicates_allowed.iter().any(|n| n == name) {
             continue;
         }
-        entries.sort_by(|&a, &b| (l.version(a), a).cmp(&(l.version(b), b)));
         let mut services: Vec<String> = Vec::new();
         let mut listed: Vec<String> = Vec::new();
-        for &j in &entries {
+        for &j in entries {
             // Who pulls this version in: a fleet package depending on it directly, else the
             // crate before it on a shortest path from one (the first by name and version).
             let mut packages: Vec<&str> = Vec::new();
             let mut crates: Vec<usize> = Vec::new();
-            for (p, local, w) in members.iter().filter(|(_, _, w)| w.reaches(j)) {
+            for (p, local, w) in walks.iter().filter(|(_, _, w)| w.reaches(j)) {
                 services.push(p.name.clone());
                 match w.parent(j) {
                     Some(parent) if parent == *local => packages.push(p.name.as_str()),

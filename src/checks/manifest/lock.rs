@@ -30,33 +30,50 @@ pub fn counted_deps<'a>(
     p.dependencies.iter().filter(move |d| counts(policy, d.kind))
 }
 
-/// One parsed `Cargo.lock` (shared with the other checks through [`crate::checks::lockcache`]),
-/// with its edges sorted by (name, version) for deterministic walks.
+/// One parsed `Cargo.lock` (shared with the audit by [`crate::checks::lockpass`]), with its
+/// entries in (name, version) order and its edges sorted in that order, for deterministic walks.
 pub struct Lock {
     /// Relative path of the lockfile.
     pub rel: String,
     pub parsed: Arc<Parsed>,
-    /// The entries each entry depends on, sorted by (name, version).
-    pub edges: Vec<Vec<usize>>,
+    /// The entries sorted by (name, version, position).
+    pub order: Vec<usize>,
+    /// The entries each entry depends on, sorted by (name, version); `None` when the parsed
+    /// edges already are (cargo writes entries and dependency lists in that order).
+    sorted_edges: Option<Vec<Vec<usize>>>,
 }
 
 impl Lock {
     /// The manifest rules' view of lockfile `rel`.
     pub fn new(rel: &str, parsed: &Arc<Parsed>) -> Lock {
-        // Each entry's rank in (name, version) order, computed once (cargo writes them nearly
-        // in that order already), so that sorting the edges compares integers.
+        let key = |i: usize| sort_key(&parsed.packages, i);
         let mut order: Vec<usize> = (0..parsed.packages.len()).collect();
-        order.sort_by(|&a, &b| sort_key(&parsed.packages, a).cmp(&sort_key(&parsed.packages, b)));
+        if !order.is_sorted_by(|&a, &b| key(a) <= key(b)) {
+            order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+        }
+        // Each entry's rank in that order, so that sorting the edges compares integers.
         let mut rank = vec![0; order.len()];
         for (r, &i) in order.iter().enumerate() {
             rank[i] = r;
         }
-        let mut edges = parsed.edges.clone();
-        for e in &mut edges {
-            e.sort_unstable_by_key(|&j| rank[j]);
-            e.dedup();
+        let in_order = |e: &Vec<usize>| e.is_sorted_by(|&a, &b| rank[a] < rank[b]);
+        let sorted_edges = (!parsed.edges.iter().all(in_order)).then(|| {
+            let mut edges = parsed.edges.clone();
+            for e in &mut edges {
+                e.sort_unstable_by_key(|&j| rank[j]);
+                e.dedup();
+            }
+            edges
+        });
+        Lock { rel: rel.to_string(), parsed: parsed.clone(), order, sorted_edges }
+    }
+
+    /// The entries entry `i` depends on, by (name, version).
+    pub fn edges(&self, i: usize) -> &[usize] {
+        match &self.sorted_edges {
+            Some(edges) => &edges[i],
+            None => &self.parsed.edges[i],
         }
-        Lock { rel: rel.to_string(), parsed: parsed.clone(), edges }
     }
 }
 
@@ -106,7 +123,7 @@ impl Lock {
     /// The entry a direct dependency `d` of the package at `local` resolved to: the edge of
     /// that name, the one the requirement accepts when there are several.
     pub fn resolve(&self, local: usize, d: &Dependency) -> Option<usize> {
-        let mut candidates = self.edges[local].iter().copied().filter(|&j| self.name(j) == d.package);
+        let mut candidates = self.edges(local).iter().copied().filter(|&j| self.name(j) == d.package);
         let first = candidates.next()?;
         let Some(req) = d.req.as_deref().and_then(|r| VersionReq::parse(r).ok()) else { return Some(first) };
         std::iter::once(first).chain(candidates).find(|&j| req.matches(self.version(j))).or(Some(first))
@@ -133,7 +150,7 @@ impl Lock {
             }
         }
         while let Some(i) = queue.pop_front() {
-            for &j in &self.edges[i] {
+            for &j in self.edges(i) {
                 if j != local && parent[j].is_none() {
                     parent[j] = Some(i);
                     queue.push_back(j);
@@ -141,6 +158,27 @@ impl Lock {
             }
         }
         Walk { local, parent }
+    }
+}
+
+/// A fleet package of one lockfile, with its entry there and, computed when first asked and
+/// then shared by the rules, what it reaches through its counted dependencies.
+pub struct Member<'a> {
+    pub package: &'a Package,
+    /// Its entry in the lockfile (`None` without a lockfile, or when it has no entry there).
+    pub local: Option<usize>,
+    walk: std::cell::OnceCell<Walk>,
+}
+
+impl<'a> Member<'a> {
+    pub fn new(lock: Option<&Lock>, package: &'a Package) -> Member<'a> {
+        Member { package, local: lock.and_then(|l| l.local_index(package)), walk: Default::default() }
+    }
+
+    /// [`Lock::walk`] from this package's entry through its counted direct dependencies.
+    pub fn walk(&self, l: &Lock, policy: &ManifestPolicy) -> Option<&Walk> {
+        let local = self.local?;
+        Some(self.walk.get_or_init(|| l.walk(local, &l.starts(policy, self.package, local))))
     }
 }
 

@@ -39,13 +39,15 @@ pub fn lockfile_part<'a>(
 ) -> Part<'a> {
     let policy = &ctx.policy.manifest;
     let mut part = Part::default();
-    for p in packages.iter().copied().filter(|p| !policy.skips(p)) {
-        part.bans.push((p, bans::hits(ctx, p, lock)));
-        part.uses.extend(drift::uses_of(ctx, p, lock));
-        part.findings.extend(required::findings(ctx, p, lock));
+    let members: Vec<lock::Member<'a>> =
+        packages.iter().filter(|p| !policy.skips(p)).map(|p| lock::Member::new(lock, p)).collect();
+    for m in &members {
+        part.bans.push((m.package, bans::hits(ctx, m, lock)));
+        part.uses.extend(drift::uses_of(ctx, m, lock));
+        part.findings.extend(required::findings(ctx, m.package, lock));
     }
     if let (Some(l), Some(max)) = (lock, policy.drift.max_versions) {
-        part.findings.extend(drift::duplicates(ctx, l, max));
+        part.findings.extend(drift::duplicates(ctx, l, &members, max));
     }
     part
 }
