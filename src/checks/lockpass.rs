@@ -34,7 +34,12 @@ pub fn run(ctx: &CheckCtx<'_>, db: Option<&AdvisoryDb>, manifest_rules: bool, si
                 return (Vec::new(), None);
             }
             let loaded = ctx.lockfiles.load(rel);
-            let findings = audited.map(|a| a.lockfile(rel, &loaded)).unwrap_or_default();
+            // A lockfile that cannot be read is reported once: by the audit, else here.
+            let findings = match (audited, &loaded) {
+                (Some(a), _) => a.lockfile(rel, &loaded),
+                (None, Err(problem)) => vec![(**problem).clone()],
+                (None, Ok(_)) => Vec::new(),
+            };
             let part = members.map(|packages| {
                 let lock = loaded.as_ref().ok().map(|parsed| Lock::new(rel, parsed));
                 (rel.as_str(), manifest::lockfile_part(ctx, lock.as_ref(), packages))

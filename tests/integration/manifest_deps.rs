@@ -426,7 +426,7 @@ fn duplicates_count_what_counted_dependencies_reach() {
 }
 
 #[test]
-fn unreadable_lockfile_is_skipped_and_the_requirement_counts() {
+fn unreadable_lockfile_is_reported_once_and_the_requirement_counts() {
     let repo = TempRepo::new();
     repo.package(".", "api", true, "\n[dependencies]\nopenssl = \"0.10\"\n");
     repo.file("Cargo.lock", "this is [[not a lockfile\n");
@@ -441,6 +441,24 @@ fn unreadable_lockfile_is_skipped_and_the_requirement_counts() {
         rows(&f, "manifest/"),
         vec![row(BANNED, "Cargo.toml", 7, "api depends on banned crate openssl \"0.10\": r", json!(["api"]))]
     );
+    let parse_error = rows(&f, "fleetward/parse-error");
+    assert_eq!(parse_error.len(), 1, "{parse_error:?}");
+    assert_eq!((parse_error[0].1.as_str(), parse_error[0].2), ("Cargo.lock", 1));
+    // With the audit too, the lockfile is still reported once.
+    let db = crate::util::fixture("demo/advisory-db");
+    let run = repo.run(&[
+        "check",
+        ".",
+        "--only",
+        "manifest,advisories",
+        "--advisory-db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let f = run.json()["findings"].as_array().unwrap().clone();
+    assert_eq!(rows(&f, "fleetward/parse-error"), parse_error);
+    assert_eq!(rows(&f, "manifest/").len(), 1);
 }
 
 #[test]
