@@ -79,8 +79,8 @@ pub struct Dependency {
     pub optional: bool,
     /// Declared as `foo.workspace = true`.
     pub workspace_inherited: bool,
-    /// 1-based line of the entry in the package's manifest.
-    pub line: u32,
+    /// Where the entry's key is written in the package's manifest.
+    pub key: manifest::Spot,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -521,8 +521,8 @@ fn resolve_dep(raw: &RawDep, m: &Manifest, ws: Option<&Manifest>, problems: &mut
                 problems.push(
                     parse_error(
                         &m.path,
-                        raw.line,
-                        1,
+                        raw.key.line,
+                        raw.key.column,
                         format!(
                             "dependency `{}` has `workspace = true` but the workspace has no `[workspace.dependencies]` entry for it",
                             raw.name
@@ -557,7 +557,7 @@ fn resolve_dep(raw: &RawDep, m: &Manifest, ws: Option<&Manifest>, problems: &mut
         source,
         optional: spec.optional,
         workspace_inherited: raw.spec.workspace,
-        line: raw.line,
+        key: raw.key,
     }
 }
 
@@ -802,7 +802,7 @@ missing.workspace = true
                 tag: None
             }
         );
-        assert_eq!(d["missing"].line, 9);
+        assert_eq!(d["missing"].key.line, 9);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].location.span.line, 9);
         assert!(problems[0].message.contains("`missing`"));
@@ -839,7 +839,7 @@ cc = "1"
             (DepKind::Build, Some("x86_64-unknown-linux-gnu"))
         );
         assert_eq!(s.direct_dependency_count(), 5, "normal ones, target-specific included");
-        assert_eq!(d["winapi"].line, 11);
+        assert_eq!(d["winapi"].key.line, 11);
     }
 
     #[test]

@@ -279,7 +279,7 @@ fn disambiguate_keys(findings: &mut [Finding]) {
 
 /// The line of `dep` in the package's manifest when it is a direct dependency, else 1.
 fn dependency_line(p: &Package, dep: &str) -> u32 {
-    p.dependencies.iter().find(|d| d.package == dep).map_or(1, |d| d.line)
+    p.dependencies.iter().find(|d| d.package == dep).map_or(1, |d| d.key.line)
 }
 
 /// `line N, column M` in a TOML error message, else (1, 1).

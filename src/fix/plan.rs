@@ -400,7 +400,7 @@ fn local_edits(
             } else {
                 Edit {
                     manifest: pkg.manifest.clone(),
-                    line: d.line,
+                    line: d.key.line,
                     table: kind.to_string(),
                     target: d.target.clone(),
                     key: d.name.clone(),

@@ -40,7 +40,7 @@ pub struct Manifest {
 }
 
 /// Where a key is written: its 1-based line and the columns of the key (end exclusive).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Spot {
     pub line: u32,
     pub column: u32,
@@ -187,7 +187,8 @@ pub struct RawDep {
     pub kind: DepKind,
     pub target: Option<String>,
     pub spec: DepSpec,
-    pub line: u32,
+    /// Where its key is written.
+    pub key: Spot,
 }
 
 /// The fields of a dependency entry fleetward uses.
@@ -395,7 +396,7 @@ impl Parser<'_> {
                     kind,
                     target: target.map(str::to_string),
                     spec,
-                    line: self.line(name.span()),
+                    key: self.spot(name.span()),
                 });
             }
         }
@@ -623,16 +624,23 @@ version = "1"
         assert!(p.is_empty(), "{p:?}");
         let pkg = m.and_then(|m| m.package).expect("package");
         assert_eq!(pkg.version, Field::Inherit(3));
-        let got: Vec<(&str, DepKind, Option<&str>, u32)> =
-            pkg.deps.iter().map(|d| (d.name.as_str(), d.kind, d.target.as_deref(), d.line)).collect();
+        // Each key's line and columns (end exclusive): `[build-dependencies.cc]` names it in the
+        // header.
+        let got: Vec<(&str, DepKind, Option<&str>, (u32, u32, u32))> = pkg
+            .deps
+            .iter()
+            .map(|d| {
+                (d.name.as_str(), d.kind, d.target.as_deref(), (d.key.line, d.key.column, d.key.end_column))
+            })
+            .collect();
         assert_eq!(
             got,
             [
-                ("serde", DepKind::Normal, None, 6),
-                ("http", DepKind::Normal, None, 7),
-                ("shared", DepKind::Normal, None, 8),
-                ("cc", DepKind::Build, None, 13),
-                ("nix", DepKind::Dev, Some("cfg(unix)"), 11),
+                ("serde", DepKind::Normal, None, (6, 1, 6)),
+                ("http", DepKind::Normal, None, (7, 1, 5)),
+                ("shared", DepKind::Normal, None, (8, 1, 7)),
+                ("cc", DepKind::Build, None, (13, 21, 23)),
+                ("nix", DepKind::Dev, Some("cfg(unix)"), (11, 1, 4)),
             ]
         );
         assert_eq!(pkg.deps[1].spec.package.as_deref(), Some("http-fork"));

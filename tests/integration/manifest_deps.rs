@@ -125,6 +125,15 @@ fn direct_transitive_renamed_and_inherited_bans() {
         "use rustls instead of openssl, or allow gateway in the ban's `allow` list with a reason and an expiry date"
     );
     assert!(gateway.get("related").is_none());
+    // A manifest finding spans the dependency's key (`openssl` of `openssl.workspace`, the
+    // renamed `crypto`); a lockfile one spans the entry's `name = "..."`.
+    let span = |file: &str| {
+        let x = f.iter().find(|x| x["file"] == file).unwrap();
+        (x["line"].as_u64().unwrap(), x["column"].as_u64().unwrap(), x["end_column"].as_u64().unwrap())
+    };
+    assert_eq!(span("services/gateway/Cargo.toml"), (8, 1, 8));
+    assert_eq!(span("ledger/Cargo.toml"), (7, 1, 7));
+    assert_eq!(span("services/Cargo.lock"), (91, 1, 17));
 }
 
 #[test]

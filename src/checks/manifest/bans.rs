@@ -186,7 +186,7 @@ fn direct_hit(p: &Package, ban: &Ban, d: &Dependency, shown: Option<&str>, versi
         BANNED_CRATE,
         registry::severity(BANNED_CRATE),
         message,
-        Location::new(p.manifest.clone(), Span::line(d.line)),
+        Location::new(p.manifest.clone(), d.key.span()),
     )
     .with_key(format!("ban:{}:{}", ban.name, p.name))
     .with_services(vec![p.name.clone()])
@@ -216,7 +216,7 @@ fn transitive_hit(
     let mut related = Vec::new();
     if let Some((d, _)) = direct.iter().find(|(_, e)| *e == Some(first)) {
         related.push(Related {
-            location: Location::new(p.manifest.clone(), Span::line(d.line)),
+            location: Location::new(p.manifest.clone(), d.key.span()),
             message: format!("{} depends on {}", p.name, l.label(first)),
         });
     }

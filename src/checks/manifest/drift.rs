@@ -180,7 +180,7 @@ pub fn report(ctx: &CheckCtx<'_>, all: Vec<Use<'_>>, sink: &Sink) {
                 VERSION_DRIFT,
                 rule_severity,
                 message,
-                Location::new(p.manifest.clone(), Span::line(u.dep.line)),
+                Location::new(p.manifest.clone(), u.dep.key.span()),
             )
             .with_key(format!("drift:{krate}"))
             .with_services(vec![p.name.clone()])

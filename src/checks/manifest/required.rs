@@ -72,7 +72,7 @@ fn problem(
     }
     let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
     Some((
-        first.line,
+        first.key.line,
         format!(
             "{} uses {} {}, the policy requires {}: {}",
             p.name,

@@ -103,7 +103,7 @@ pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
             let Some((file, span, inherited)) = place(ctx.fleet, p, d) else { continue };
             for problem in problems(&policy.sources, d, inherited) {
                 let related = inherited.then(|| {
-                    (p.manifest.as_str(), Span::line(d.line), format!("`{}` inherits `{}`", p.name, d.name))
+                    (p.manifest.as_str(), d.key.span(), format!("`{}` inherits `{}`", p.name, d.name))
                 });
                 out.add(Item {
                     rule: problem.rule,
@@ -126,7 +126,7 @@ pub fn check(ctx: &CheckCtx<'_>, sink: &Sink) {
 /// does not exist (a `fleetward/parse-error` already says so).
 fn place<'f>(fleet: &'f Fleet, p: &'f Package, d: &Dependency) -> Option<(&'f str, Span, bool)> {
     if !d.workspace_inherited {
-        return Some((p.manifest.as_str(), Span::line(d.line), false));
+        return Some((p.manifest.as_str(), d.key.span(), false));
     }
     let (root, settings) = fleet.inherits_from(p)?;
     let spot = settings.workspace_deps.get(&d.name)?;
