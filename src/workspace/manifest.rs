@@ -626,21 +626,17 @@ version = "1"
         assert_eq!(pkg.version, Field::Inherit(3));
         // Each key's line and columns (end exclusive): `[build-dependencies.cc]` names it in the
         // header.
-        let got: Vec<(&str, DepKind, Option<&str>, (u32, u32, u32))> = pkg
-            .deps
-            .iter()
-            .map(|d| {
-                (d.name.as_str(), d.kind, d.target.as_deref(), (d.key.line, d.key.column, d.key.end_column))
-            })
-            .collect();
+        let at = |line, column, end_column| Spot { line, column, end_column };
+        let got: Vec<(&str, DepKind, Option<&str>, Spot)> =
+            pkg.deps.iter().map(|d| (d.name.as_str(), d.kind, d.target.as_deref(), d.key)).collect();
         assert_eq!(
             got,
             [
-                ("serde", DepKind::Normal, None, (6, 1, 6)),
-                ("http", DepKind::Normal, None, (7, 1, 5)),
-                ("shared", DepKind::Normal, None, (8, 1, 7)),
-                ("cc", DepKind::Build, None, (13, 21, 23)),
-                ("nix", DepKind::Dev, Some("cfg(unix)"), (11, 1, 4)),
+                ("serde", DepKind::Normal, None, at(6, 1, 6)),
+                ("http", DepKind::Normal, None, at(7, 1, 5)),
+                ("shared", DepKind::Normal, None, at(8, 1, 7)),
+                ("cc", DepKind::Build, None, at(13, 21, 23)),
+                ("nix", DepKind::Dev, Some("cfg(unix)"), at(11, 1, 4)),
             ]
         );
         assert_eq!(pkg.deps[1].spec.package.as_deref(), Some("http-fork"));
