@@ -124,7 +124,7 @@ impl<'c> Audit<'c> {
 
 /// Whether a run scoped to some packages audits `lockfile`: one of its packages is checked (a
 /// lockfile no package uses is audited by every shard, and by a change run that touched it).
-fn wanted(ctx: &CheckCtx<'_>, lockfile: &str) -> bool {
+pub fn wanted(ctx: &CheckCtx<'_>, lockfile: &str) -> bool {
     let Some(scope) = ctx.scope else { return true };
     let mut users =
         ctx.fleet.packages.iter().enumerate().filter(|(_, p)| p.lockfile.as_deref() == Some(lockfile));

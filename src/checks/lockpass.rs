@@ -34,11 +34,12 @@ pub fn run(ctx: &CheckCtx<'_>, db: Option<&AdvisoryDb>, manifest_rules: bool, si
                 return (Vec::new(), None);
             }
             let loaded = ctx.lockfiles.load(rel);
-            // A lockfile that cannot be read is reported once: by the audit, else here.
+            // A lockfile that cannot be read is reported once: by the audit, else here (in a
+            // partial run, when the audit would have looked at it).
             let findings = match (audited, &loaded) {
                 (Some(a), _) => a.lockfile(rel, &loaded),
-                (None, Err(problem)) => vec![(**problem).clone()],
-                (None, Ok(_)) => Vec::new(),
+                (None, Err(problem)) if advisories::wanted(ctx, rel) => vec![(**problem).clone()],
+                (None, _) => Vec::new(),
             };
             let part = members.map(|packages| {
                 let lock = loaded.as_ref().ok().map(|parsed| Lock::new(rel, parsed));
