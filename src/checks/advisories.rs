@@ -1,6 +1,7 @@
 //! `advisories/*`: every lockfile of the fleet audited against the RustSec database.
 //!
-//! Each `Cargo.lock` is read and parsed once (lockfiles in parallel), matched with rustsec's own
+//! Each `Cargo.lock`, read and parsed once by the pass over lockfiles ([`super::lockpass`]), is
+//! matched with rustsec's own
 //! queries (crates.io packages only; withdrawn advisories never; `patched`/`unaffected` ranges
 //! as cargo-audit applies them), located on the package's `name = ` line, and attributed to
 //! the fleet packages that really reach the vulnerable package through the lockfile's
@@ -50,11 +51,6 @@ impl<'c> Audit<'c> {
         let active = ignores.iter().map(|i| i.expires.is_none_or(|d| d >= ctx.now)).collect();
         let used = ignores.iter().map(|_| AtomicBool::new(false)).collect();
         Audit { ctx, db, ignores, active, used }
-    }
-
-    /// Whether this run audits `lockfile` ([`wanted`]).
-    pub fn wants(&self, lockfile: &str) -> bool {
-        wanted(self.ctx, lockfile)
     }
 
     /// The findings of lockfile `rel`, or the problem that kept it from being read.

@@ -28,17 +28,18 @@ pub fn run(ctx: &CheckCtx<'_>, db: Option<&AdvisoryDb>, manifest_rules: bool, si
         .lockfiles
         .par_iter()
         .map(|rel| {
-            let audited = audit.as_ref().filter(|a| a.wants(rel));
+            // Whether a partial run looks at this lockfile's own findings.
+            let wanted = advisories::wanted(ctx, rel);
+            let audited = audit.as_ref().filter(|_| wanted);
             let members = groups.get(&Some(rel.as_str()));
             if audited.is_none() && members.is_none() {
                 return (Vec::new(), None);
             }
             let loaded = ctx.lockfiles.load(rel);
-            // A lockfile that cannot be read is reported once: by the audit, else here (in a
-            // partial run, when the audit would have looked at it).
+            // A lockfile that cannot be read is reported once: by the audit, else here.
             let findings = match (audited, &loaded) {
                 (Some(a), _) => a.lockfile(rel, &loaded),
-                (None, Err(problem)) if advisories::wanted(ctx, rel) => vec![(**problem).clone()],
+                (None, Err(problem)) if wanted => vec![(**problem).clone()],
                 (None, _) => Vec::new(),
             };
             let part = members.map(|packages| {
@@ -54,11 +55,9 @@ pub fn run(ctx: &CheckCtx<'_>, db: Option<&AdvisoryDb>, manifest_rules: bool, si
         parts.extend(part.map(|(rel, part)| (Some(rel), part)));
     }
     if manifest_rules {
-        // Packages without a lockfile of the fleet's, in the same order as the others.
-        for (rel, packages) in &groups {
-            if !parts.contains_key(rel) {
-                parts.insert(*rel, manifest::lockfile_part(ctx, None, packages));
-            }
+        // The packages without a lockfile (a package's lockfile is always one of the fleet's).
+        if let Some(packages) = groups.get(&None) {
+            parts.insert(None, manifest::lockfile_part(ctx, None, packages));
         }
         manifest::report(ctx, parts.into_values().collect(), sink);
     }

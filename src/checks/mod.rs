@@ -1,5 +1,7 @@
 //! The checks. Each one is a module of the same shape: `pub fn check(ctx, .., sink)`, which
-//! never fails: whatever it cannot analyse becomes a finding.
+//! never fails: whatever it cannot analyse becomes a finding. The checks that read lockfiles
+//! (the advisories audit, the manifest dependency rules) are driven per lockfile by
+//! [`lockpass`] instead.
 
 pub mod advisories;
 pub mod auth;

@@ -1,9 +1,10 @@
-//! The lockfiles the dependency rules read (`bans`, `drift`): each parsed once per rule family,
-//! with the `name = ` line of every entry, edges sorted by (name, version) so that shortest
-//! paths are deterministic, and walks from a fleet package that follow, at the first level,
-//! only the direct dependencies whose kind the policy counts (the lockfile does not record
-//! kinds: they come from the manifest). A lockfile that cannot be read or parsed is skipped:
-//! the advisories and lockfiles checks report it.
+//! The dependency rules' view of a lockfile (`bans`, `drift`, `required`), from the parse the
+//! pass over lockfiles ([`crate::checks::lockpass`]) shares with the audit: the `name = ` line
+//! of every entry, edges sorted by (name, version) so that shortest paths are deterministic,
+//! and walks from a fleet package that follow, at the first level, only the direct
+//! dependencies whose kind the policy counts (the lockfile does not record kinds: they come
+//! from the manifest). A lockfile that cannot be read is the pass's to report; the rules see
+//! its packages without one.
 
 use super::cfg::ManifestPolicy;
 use crate::checks::advisories::lockfile;

@@ -44,7 +44,7 @@ pub fn lockfile_part<'a>(
     for m in &members {
         part.bans.push((m.package, bans::hits(ctx, m, lock)));
         part.uses.extend(drift::uses_of(ctx, m, lock));
-        part.findings.extend(required::findings(ctx, m.package, lock));
+        part.findings.extend(required::findings(ctx, m, lock));
     }
     if let (Some(l), Some(max)) = (lock, policy.drift.max_versions) {
         part.findings.extend(drift::duplicates(ctx, l, &members, max));

@@ -7,20 +7,21 @@ use crate::checks::CheckCtx;
 use crate::diag::{Finding, Location, Span};
 use crate::registry;
 use crate::versions;
-use crate::workspace::{Package, PackageKind};
+use crate::workspace::PackageKind;
 
 pub const MISSING_REQUIRED: &str = "manifest/missing-required-crate";
 
 /// The `[[manifest.required]]` entries package `p` breaks (services only).
-pub fn findings(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<Finding> {
+pub fn findings(ctx: &CheckCtx<'_>, m: &lock::Member<'_>, lock: Option<&Lock>) -> Vec<Finding> {
     let policy = &ctx.policy.manifest;
+    let p = m.package;
     if p.kind != PackageKind::Service {
         return Vec::new();
     }
     let wanted = policy.required.iter().filter(|req| req.selector.as_ref().is_none_or(|s| s.matches(p)));
     wanted
         .filter_map(|req| {
-            let (line, message) = problem(policy, req, p, lock)?;
+            let (line, message) = problem(policy, req, m, lock)?;
             Some(
                 Finding::new(
                     MISSING_REQUIRED,
@@ -42,14 +43,15 @@ pub fn findings(ctx: &CheckCtx<'_>, p: &Package, lock: Option<&Lock>) -> Vec<Fin
         .collect()
 }
 
-/// (line, message) when `p` breaks `req`: it lacks the crate (at the manifest's first line), or
-/// every version it has is outside `versions` (at the dependency's line).
+/// (line, message) when package `m` breaks `req`: it lacks the crate (at the manifest's first
+/// line), or every version it has is outside `versions` (at the dependency's line).
 fn problem(
     policy: &super::cfg::ManifestPolicy,
     req: &RequiredCrate,
-    p: &Package,
+    m: &lock::Member<'_>,
     lock: Option<&Lock>,
 ) -> Option<(u32, String)> {
+    let p = m.package;
     let deps: Vec<_> = lock::counted_deps(policy, p).filter(|d| d.package == req.name).collect();
     let Some(first) = deps.first() else {
         return Some((
@@ -58,7 +60,7 @@ fn problem(
         ));
     };
     let range = req.versions.as_ref()?;
-    let local = lock.and_then(|l| Some((l, l.local_index(p)?)));
+    let local = lock.zip(m.local);
     let versions: Vec<semver::Version> = deps
         .iter()
         .filter_map(|d| {
